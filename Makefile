@@ -1,0 +1,33 @@
+# permgraph: see README.md. Every target works on a fresh machine with Go.
+GO      ?= go
+PKGS    ?= ./...
+FUZZTIME ?= 20s
+
+.PHONY: build test demo bench fuzz lint clean
+
+build:
+	$(GO) build -o bin/permgraph ./cmd/permgraph
+
+# The README's test command; CI (.ci/run) calls exactly this.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+demo:
+	$(GO) run ./cmd/permgraph demo
+
+bench:
+	bash bench/run.sh
+
+# Each fuzz target runs for FUZZTIME (go test allows one -fuzz target per run).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policy/aws/
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchWildcard$$' -fuzztime $(FUZZTIME) ./policy/aws/
+	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin permgraph-data

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"permgraph/collectors/awsiam"
+	"permgraph/ingest"
+	"permgraph/queries"
+)
+
+type demoOptions struct {
+	Dir    string
+	Sample string
+}
+
+func newDemoCommand(g *globalOptions) *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Import the bundled sample organisation and answer who can deploy containers (no credentials)",
+		Args:  exactArgs(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), g, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", "", "store directory to keep (default: a temporary one, removed afterwards)")
+	cmd.Flags().StringVar(&o.Sample, "sample", filepath.Join("testdata", "sample-org"), "sample organisation directory")
+	return cmd
+}
+
+func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
+	gaad := filepath.Join(o.Sample, "aws-111122223333.json")
+	if _, err := os.Stat(gaad); err != nil {
+		return fmt.Errorf("demo: sample organisation not found (%w): run from the repository root or pass --sample", err)
+	}
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "permgraph-demo-")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = filepath.Join(tmp, "db")
+	}
+	g.DB = dir
+	st, err := g.openWrite(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "== permgraph demo: importing %s into %s\n", gaad, dir)
+	ms, err := ingest.Run(ctx, &awsiam.FileCollector{Path: gaad, Logger: g.logger}, st, ingest.Options{Logger: g.logger})
+	printManifests(g, ms)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	v, err := st.View(ctx, ms[0].At)
+	st.Close()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintln(g.stdout, "\n== who-can deploy (include conditional)")
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+	if err != nil {
+		return err
+	}
+	if err := renderWhoCan(g, res); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "\n== path bob deploy (bob can deploy only through a role chain)")
+	pr, err := queries.FindPath(v, "bob", "deploy", queries.PathOptions{})
+	if err != nil {
+		return err
+	}
+	return renderPath(g, pr)
+}

@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"permgraph/queries"
+)
+
+// Names in cloud directories are attacker-controlled: terminal output must
+// not carry control characters (ANSI escapes could rewrite the screen), CSV
+// cells must not start a formula, Markdown cells must not break the table.
+
+// termSafe replaces control and format characters with visible escapes.
+func termSafe(s string) string {
+	if strings.IndexFunc(s, needsEscape) < 0 {
+		return s
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if needsEscape(r) {
+			fmt.Fprintf(&sb, "\\u%04x", r)
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
+
+func needsEscape(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
+}
+
+// csvSafe defuses spreadsheet formula injection (OWASP: prefix a quote to
+// cells starting with = + - @ tab or carriage return).
+func csvSafe(s string) string {
+	s = termSafe(s)
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// mdSafe escapes characters that would end a Markdown table cell or start markup.
+func mdSafe(s string) string {
+	s = termSafe(s)
+	r := strings.NewReplacer("|", `\|`, "`", "\\`", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
+	return r.Replace(s)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table is a tiny renderer shared by table, csv and md output.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) render(w io.Writer, format string) error {
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		if err := cw.Write(t.header); err != nil {
+			return err
+		}
+		for _, r := range t.rows {
+			safe := make([]string, len(r))
+			for i, c := range r {
+				safe[i] = csvSafe(c)
+			}
+			if err := cw.Write(safe); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	case "md":
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(t.header, " | "), strings.Repeat(" --- |", len(t.header)))
+		for _, r := range t.rows {
+			safe := make([]string, len(r))
+			for i, c := range r {
+				safe[i] = mdSafe(c)
+			}
+			fmt.Fprintf(w, "| %s |\n", strings.Join(safe, " | "))
+		}
+		return nil
+	default:
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+		for _, r := range t.rows {
+			safe := make([]string, len(r))
+			for i, c := range r {
+				safe[i] = strings.ReplaceAll(termSafe(c), "\t", " ")
+			}
+			fmt.Fprintln(tw, strings.Join(safe, "\t"))
+		}
+		return tw.Flush()
+	}
+}
+
+func pathText(hops []queries.Hop) string {
+	if len(hops) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString(nameOr(hops[0].FromName, hops[0].From))
+	for _, h := range hops {
+		fmt.Fprintf(&sb, " -%s-> %s", h.Edge, nameOr(h.ToName, h.To))
+	}
+	return sb.String()
+}
+
+func nameOr(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func renderWhoCan(g *globalOptions, res *queries.WhoCanResult) error {
+	if g.Output == "json" {
+		return writeJSON(g.stdout, res)
+	}
+	t := &table{header: []string{"PRINCIPAL", "KIND", "VIA", "CONDITIONAL", "SCOPES", "PATH"}}
+	if g.Output == "csv" {
+		t.header = []string{"principal", "id", "kind", "via", "conditional", "scopes", "path", "incomplete"}
+	}
+	for _, p := range res.Principals {
+		if g.Output == "csv" {
+			t.add(p.Name, p.ID, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, " "), pathText(p.Path), p.Incomplete)
+			continue
+		}
+		t.add(p.Name, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, ","), pathText(p.Path))
+	}
+	if err := t.render(g.stdout, g.Output); err != nil {
+		return err
+	}
+	if g.Output == "table" {
+		fmt.Fprintf(g.stdout, "\n%d principal(s) can %s", len(res.Principals), res.Capability)
+		if res.Resource != "" {
+			fmt.Fprintf(g.stdout, " on %s", termSafe(res.Resource))
+		}
+		fmt.Fprintf(g.stdout, " (snapshots: %s)\n", strings.Join(res.Snapshots, ", "))
+		if res.HiddenConditional > 0 {
+			fmt.Fprintf(g.stdout, "%d more only under a request-time condition: add --include-conditional to list them\n", res.HiddenConditional)
+		}
+		for _, p := range res.Principals {
+			if p.Incomplete != "" {
+				fmt.Fprintf(g.stdout, "incomplete: %s: %s\n", termSafe(p.Name), termSafe(p.Incomplete))
+			}
+		}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(g.stderr, "warning: %s\n", termSafe(w))
+	}
+	return nil
+}
+
+func renderPath(g *globalOptions, res *queries.PathResult) error {
+	if g.Output == "json" {
+		return writeJSON(g.stdout, res)
+	}
+	if g.Output == "table" {
+		for i, p := range res.Paths {
+			cond := ""
+			if p.Conditional {
+				cond = " (conditional)"
+			}
+			fmt.Fprintf(g.stdout, "path %d: %d hop(s), via %s%s\n", i+1, len(p.Hops), p.Via, cond)
+			for j, h := range p.Hops {
+				fmt.Fprintf(g.stdout, "  %d. %s -%s-> %s\n", j+1, termSafe(nameOr(h.FromName, h.From)), h.Edge, termSafe(nameOr(h.ToName, h.To)))
+				if h.Conditional {
+					fmt.Fprintf(g.stdout, "       only if: %s\n", termSafe(h.Condition))
+				}
+				for _, ev := range h.Evidence {
+					stmt := ""
+					if ev.Statement != "" {
+						stmt = " statement " + ev.Statement
+					}
+					fmt.Fprintf(g.stdout, "       evidence: %s%s: %s\n", termSafe(ev.Source), termSafe(stmt), termSafe(ev.Detail))
+				}
+			}
+		}
+		if res.Truncated {
+			fmt.Fprintln(g.stdout, "(more paths exist; raise --max-depth or narrow FROM/TO)")
+		}
+		return nil
+	}
+	t := &table{header: []string{"path", "hop", "from", "edge", "to", "conditional", "evidence"}}
+	for i, p := range res.Paths {
+		for j, h := range p.Hops {
+			var ev []string
+			for _, e := range h.Evidence {
+				ev = append(ev, strings.TrimSpace(e.Source+" "+e.Statement+" "+e.Detail))
+			}
+			t.add(fmt.Sprint(i+1), fmt.Sprint(j+1), h.From, h.Edge, h.To, yesNo(h.Conditional), strings.Join(ev, "; "))
+		}
+	}
+	return t.render(g.stdout, g.Output)
+}
+
+func renderWhatCan(g *globalOptions, res *queries.WhatCanResult) error {
+	if g.Output == "json" {
+		return writeJSON(g.stdout, res)
+	}
+	t := &table{header: []string{"REACHES", "KIND", "NAME", "VIA", "CONDITIONAL", "PATH"}}
+	for _, r := range res.Capabilities {
+		t.add("capability", r.Kind, r.Name, r.Via, yesNo(r.Conditional), pathText(r.Path))
+	}
+	for _, r := range res.Identities {
+		t.add("identity", r.Kind, r.Name, r.Via, yesNo(r.Conditional), pathText(r.Path))
+	}
+	for _, p := range res.Policies {
+		t.add("policy", "policy", p.Name, p.Via, "", "")
+	}
+	if err := t.render(g.stdout, g.Output); err != nil {
+		return err
+	}
+	if g.Output == "table" {
+		for _, inc := range res.Incomplete {
+			fmt.Fprintf(g.stdout, "incomplete: %s\n", termSafe(inc))
+		}
+	}
+	return nil
+}

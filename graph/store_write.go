@@ -1,0 +1,399 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Change-log values: what happened to the item at that sequence number,
+// relative to the previous complete snapshot of the source.
+const (
+	changeAdded   byte = 'a'
+	changeRemoved byte = 'r'
+	changeChanged byte = 'c'
+)
+
+// writeStats is what one WriteSnapshot did; tests use it to check that
+// writes are proportional to change.
+type writeStats struct {
+	seq             uint64
+	itemWrites      int // n/e keys set or deleted
+	logWrites       int // change-log keys written
+	deadLogsDeleted int // change-log keys of crashed writes removed
+	added, removed  int
+	changed         int
+	dataTook        time.Duration // merge-join, batch flush and sync
+	cacheTook       time.Duration // building and writing the latest-view cache
+}
+
+var errInjected = errors.New("injected failure")
+
+// WriteSnapshot stores g as the next complete snapshot of g.Source taken
+// at at (zero: now). Only items that differ from the source's previous
+// complete snapshot are written. The manifest is committed last, so until
+// this returns nil the previous snapshot stays the latest; a failed or
+// cancelled write leaves it intact (docs/storage.md, "Write protocol").
+func (s *Store) WriteSnapshot(ctx context.Context, g *SourceGraph, at time.Time) (Manifest, error) {
+	if g == nil {
+		return Manifest{}, fmt.Errorf("write snapshot: nil graph")
+	}
+	if s.readOnly {
+		return Manifest{}, fmt.Errorf("write snapshot of %s: store is read-only", g.Source)
+	}
+	// Validate everything before touching the store: invalid input changes
+	// nothing, not even the pending marker.
+	if err := validateGraph(g); err != nil {
+		return Manifest{}, fmt.Errorf("write snapshot of %s: %w", g.Source, err)
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	start := time.Now()
+	m, st, err := s.writeSnapshot(ctx, g, at.UTC())
+	s.lastWrite = st
+	if err != nil {
+		s.log.Warn("snapshot write failed; previous snapshot stays latest", "source", g.Source, "seq", st.seq, "err", err)
+		return Manifest{}, fmt.Errorf("write snapshot of %s: %w", g.Source, err)
+	}
+	s.log.Info("wrote snapshot", "id", m.ID, "nodes", m.Nodes, "edges", m.Edges,
+		"added", m.Added, "removed", m.Removed, "changed", m.Changed,
+		"keys_written", st.itemWrites+st.logWrites, "took", time.Since(start).Round(time.Millisecond),
+		"data_took", st.dataTook.Round(time.Millisecond), "view_cache_took", st.cacheTook.Round(time.Millisecond))
+	return m, nil
+}
+
+func validateGraph(g *SourceGraph) error {
+	if err := validateSource(g.Source); err != nil {
+		return err
+	}
+	for id, n := range g.Nodes {
+		if err := n.Validate(); err != nil {
+			return err
+		}
+		if id != n.ID {
+			return fmt.Errorf("node map key %q differs from node id %q", id, n.ID)
+		}
+	}
+	for k, e := range g.Edges {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if k != e.Key() {
+			return fmt.Errorf("edge map key %v differs from edge %v", k, e.Key())
+		}
+	}
+	return nil
+}
+
+func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time) (Manifest, writeStats, error) {
+	var stats writeStats
+	if err := ctx.Err(); err != nil {
+		return Manifest{}, stats, err
+	}
+	// Allocate the sequence number and persist it as pending before any data
+	// lands, so a crashed write's number is never reused: intervals it
+	// touched then refer to a seq that never gets a complete manifest.
+	var st sourceState
+	err := s.db.Update(func(txn *badger.Txn) error {
+		var err error
+		if st, err = readSourceState(txn, g.Source); err != nil {
+			return err
+		}
+		stats.seq = st.nextSeq()
+		return txn.Set(pendingKey(g.Source), appendSeq(nil, stats.seq))
+	})
+	if err != nil {
+		return Manifest{}, stats, fmt.Errorf("allocate sequence number: %w", err)
+	}
+
+	start := time.Now()
+	w := &itemWriter{s: s, ctx: ctx, source: g.Source, seq: stats.seq, prev: st.prev.Seq, stats: &stats}
+	w.wb = s.db.NewWriteBatch()
+	defer func() { w.wb.Cancel() }() // w.wb is replaced by the test hook
+
+	err = s.db.View(func(txn *badger.Txn) error {
+		if err := w.deleteDeadLogs(txn); err != nil {
+			return err
+		}
+		nodes := g.SortedNodes()
+		err := w.merge(txn, sourcePrefix(prefixNode, g.Source), len(nodes),
+			func(i int, b []byte) []byte { return appendNodeKey(b, g.Source, nodes[i].ID) },
+			func(i int, b []byte) []byte { return appendNodePayload(b, nodes[i]) })
+		if err != nil {
+			return fmt.Errorf("nodes: %w", err)
+		}
+		nodes = nil
+		edges := g.SortedEdges()
+		err = w.merge(txn, sourcePrefix(prefixEdge, g.Source), len(edges),
+			func(i int, b []byte) []byte { return appendEdgeKey(b, g.Source, edges[i].Key()) },
+			func(i int, b []byte) []byte { return appendEdgePayload(b, edges[i]) })
+		if err != nil {
+			return fmt.Errorf("edges: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Manifest{}, stats, err
+	}
+	if err := w.wb.Flush(); err != nil {
+		return Manifest{}, stats, fmt.Errorf("flush graph data: %w", err)
+	}
+	// Data must be durable before the manifest that makes it visible.
+	if err := s.db.Sync(); err != nil {
+		return Manifest{}, stats, fmt.Errorf("sync graph data: %w", err)
+	}
+
+	m := Manifest{
+		ID: SnapshotID(g.Source, stats.seq), Source: g.Source, Seq: stats.seq, At: at,
+		Status: StatusComplete, Warnings: cloneStrings(g.Warnings),
+		Nodes: len(g.Nodes), Edges: len(g.Edges),
+		Added: stats.added, Removed: stats.removed, Changed: stats.changed,
+	}
+
+	stats.dataTook = time.Since(start)
+
+	// Set before the view cache is built: the cache records the manifests
+	// it was built from, Written included.
+	m.Written = time.Now().UTC()
+
+	// The latest-view cache: build the next one now, drop the current one
+	// before the manifest makes it stale, publish after (viewcache.go).
+	start = time.Now()
+	tmp, err := s.prepareViewCache(ctx, m)
+	stats.cacheTook = time.Since(start)
+	if err != nil {
+		return Manifest{}, stats, err
+	}
+
+	if err := ctx.Err(); err != nil {
+		removeQuietly(tmp)
+		return Manifest{}, stats, err
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		removeQuietly(tmp)
+		return Manifest{}, stats, fmt.Errorf("encode manifest: %w", err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(manifestKey(g.Source, stats.seq), mb) })
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		removeQuietly(tmp)
+		return Manifest{}, stats, fmt.Errorf("commit manifest: %w", err)
+	}
+	s.publishViewCache(tmp)
+	return m, stats, nil
+}
+
+// itemWriter merge-joins one source's new items against its stored keys.
+type itemWriter struct {
+	s      *Store
+	ctx    context.Context
+	wb     *badger.WriteBatch
+	source string
+	seq    uint64 // being written
+	prev   uint64 // latest complete seq of the source, 0 if none
+	stats  *writeStats
+
+	ivs      []interval
+	keyBuf   []byte
+	payBuf   []byte
+	visited  int
+	lastKey  []byte
+	failDone bool
+}
+
+// merge walks the stored keys under prefix and the n new items (which must
+// come in key order) together: one prefix scan plus writes for what
+// differs, so a 1%-churn snapshot costs a scan and 1% writes.
+func (w *itemWriter) merge(txn *badger.Txn, prefix []byte, n int,
+	keyOf func(i int, dst []byte) []byte, payloadOf func(i int, dst []byte) []byte) error {
+	it := prefixIter(txn, prefix)
+	defer it.Close()
+	it.Rewind()
+	i, keyed := 0, -1
+	w.lastKey = w.lastKey[:0]
+	for {
+		if w.visited++; w.visited%256 == 0 {
+			if err := w.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var sk, nk []byte
+		if it.Valid() {
+			sk = it.Item().Key()
+		}
+		if i < n {
+			if keyed != i {
+				w.keyBuf = keyOf(i, w.keyBuf[:0])
+				keyed = i
+				if len(w.lastKey) > 0 && bytes.Compare(w.keyBuf, w.lastKey) <= 0 {
+					return fmt.Errorf("items out of key order at %q", w.keyBuf)
+				}
+			}
+			nk = w.keyBuf
+		}
+		if sk == nil && nk == nil {
+			return nil
+		}
+		c := -1 // stored only
+		switch {
+		case sk == nil:
+			c = 1 // new only
+		case nk != nil:
+			c = bytes.Compare(sk, nk)
+		}
+		switch {
+		case c < 0:
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return w.apply(item.Key(), v, nil, false) }); err != nil {
+				return err
+			}
+			it.Next()
+		case c == 0:
+			w.payBuf = payloadOf(i, w.payBuf[:0])
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return w.apply(item.Key(), v, w.payBuf, true) }); err != nil {
+				return err
+			}
+			it.Next()
+			w.lastKey = append(w.lastKey[:0], nk...)
+			i++
+		default:
+			w.payBuf = payloadOf(i, w.payBuf[:0])
+			if err := w.apply(nk, nil, w.payBuf, true); err != nil {
+				return err
+			}
+			w.lastKey = append(w.lastKey[:0], nk...)
+			i++
+		}
+	}
+}
+
+// apply computes one item's new interval list. stored is its current value
+// (nil if absent); newP its payload in this snapshot (hasNew false if the
+// item is gone). Both may alias buffers that are reused after return.
+func (w *itemWriter) apply(key, stored, newP []byte, hasNew bool) error {
+	ivs := w.ivs[:0]
+	if stored != nil {
+		var err error
+		if ivs, err = decodeIntervals(ivs, stored); err != nil {
+			return fmt.Errorf("item %q: %w", key, err)
+		}
+	}
+	// Forget what crashed writes did: every seq above prev has no complete
+	// manifest, so intervals opened after prev are dropped and intervals
+	// closed after prev are reopened. Validity at every complete seq is
+	// unchanged; the item is now exactly as the previous snapshot left it.
+	dirty := false
+	kept := ivs[:0]
+	open := -1
+	for _, iv := range ivs {
+		if iv.from > w.prev {
+			dirty = true
+			continue
+		}
+		if iv.to > w.prev {
+			iv.to, dirty = 0, true
+		}
+		if iv.to == 0 {
+			open = len(kept)
+		}
+		kept = append(kept, iv)
+	}
+	ivs = kept
+
+	var change byte
+	switch {
+	case open < 0 && !hasNew:
+	case open < 0:
+		ivs = append(ivs, interval{from: w.seq, payload: newP})
+		change = changeAdded
+	case !hasNew:
+		ivs[open].to = w.seq
+		change = changeRemoved
+	case bytes.Equal(ivs[open].payload, newP):
+	default:
+		ivs[open].to = w.seq
+		ivs = append(ivs, interval{from: w.seq, payload: newP})
+		change = changeChanged
+	}
+	w.ivs = ivs[:0]
+
+	if change != 0 {
+		// The log key goes into the batch before the item key, so no item
+		// edit can be committed without its log entry.
+		ck := append(changeSeqPrefix(w.source, w.seq), key...)
+		if err := w.wb.Set(ck, []byte{change}); err != nil {
+			return fmt.Errorf("write change log: %w", err)
+		}
+		w.stats.logWrites++
+		switch change {
+		case changeAdded:
+			w.stats.added++
+		case changeRemoved:
+			w.stats.removed++
+		case changeChanged:
+			w.stats.changed++
+		}
+	}
+	if change == 0 && !dirty {
+		return nil
+	}
+	k := bytes.Clone(key)
+	var err error
+	if len(ivs) == 0 {
+		err = w.wb.Delete(k)
+	} else {
+		err = w.wb.Set(k, encodeIntervals(ivs))
+	}
+	if err != nil {
+		return fmt.Errorf("write item %q: %w", key, err)
+	}
+	w.stats.itemWrites++
+	if w.s.failAfter > 0 && w.stats.itemWrites >= w.s.failAfter && !w.failDone {
+		w.failDone = true
+		// Commit what we have so the test sees the worst case a crash can
+		// leave: part of the data, no manifest.
+		if err := w.wb.Flush(); err != nil {
+			return fmt.Errorf("%w: flush: %w", errInjected, err)
+		}
+		w.wb = w.s.db.NewWriteBatch()
+		if w.s.crash == nil {
+			return errInjected
+		}
+		w.s.crash() // exits the process, or cancels ctx and lets the write notice
+	}
+	return nil
+}
+
+// deleteDeadLogs removes change-log keys of crashed writes (seqs between
+// prev and this one) so Changes never has to look at them.
+func (w *itemWriter) deleteDeadLogs(txn *badger.Txn) error {
+	if w.seq <= w.prev+1 {
+		return nil
+	}
+	prefix := sourcePrefix(prefixChange, w.source)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(changeSeqPrefix(w.source, w.prev+1)); it.Valid(); it.Next() {
+		seq, _, ok := parseChangeKey(it.Item().Key(), len(prefix))
+		if !ok || seq >= w.seq {
+			break
+		}
+		if err := w.wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+			return fmt.Errorf("delete dead change log: %w", err)
+		}
+		w.stats.deadLogsDeleted++
+	}
+	return nil
+}

@@ -1,0 +1,411 @@
+package aws
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"permgraph/catalog"
+	"permgraph/graph"
+)
+
+// sourceGraph adapts a collected SourceGraph to the Graph interface.
+type sourceGraph struct {
+	g   *graph.SourceGraph
+	out map[string]map[graph.EdgeKind][]string
+}
+
+func newSourceGraph(g *graph.SourceGraph) *sourceGraph {
+	sg := &sourceGraph{g: g, out: map[string]map[graph.EdgeKind][]string{}}
+	for _, e := range g.SortedEdges() {
+		m := sg.out[e.From]
+		if m == nil {
+			m = map[graph.EdgeKind][]string{}
+			sg.out[e.From] = m
+		}
+		m[e.Kind] = append(m[e.Kind], e.To)
+	}
+	return sg
+}
+
+func (s *sourceGraph) Node(id string) (graph.Node, bool) { n, ok := s.g.Nodes[id]; return n, ok }
+func (s *sourceGraph) Targets(id string, k graph.EdgeKind) []string {
+	return s.out[id][k]
+}
+
+// DeployCapabilityID is the capability node of "deploy a container" in an account.
+func DeployCapabilityID(account string) string { return "cap:deploy-container:aws:" + account }
+
+// Derive evaluates one collected AWS account and adds what follows from its
+// policies: CanAssume edges (trust policy AND, where needed, identity policy)
+// and Can edges to the account's deploy-container capability. Evidence on
+// each edge names the statements that decided it.
+func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe) error {
+	account := strings.TrimPrefix(g.Source, "aws:")
+	if account == g.Source || account == "" {
+		return fmt.Errorf("derive AWS edges: source %q is not an AWS account", g.Source)
+	}
+	sg := newSourceGraph(g)
+	res := NewResolver(sg)
+	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}}
+	for _, n := range g.SortedNodes() {
+		if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
+			d.principals = append(d.principals, n)
+			if arn := n.Attrs["arn"]; arn != "" {
+				d.byARN[arn] = n.ID
+			}
+		}
+	}
+	trusts := map[string][]string{} // service -> role ids that trust it
+	for _, n := range d.principals {
+		if n.Kind != graph.NodeRole {
+			continue
+		}
+		services, err := d.roleTrust(n)
+		if err != nil {
+			return err
+		}
+		for _, s := range services {
+			trusts[strings.ToLower(s)] = append(trusts[strings.ToLower(s)], n.ID)
+		}
+	}
+	return d.deploy(recipes, trusts)
+}
+
+type deriver struct {
+	g          *graph.SourceGraph
+	account    string
+	res        *Resolver
+	principals []graph.Node
+	byARN      map[string]string
+	pp         map[string]*PrincipalPolicies
+	incomplete int
+}
+
+func (d *deriver) policies(id string) *PrincipalPolicies {
+	if p, ok := d.pp[id]; ok {
+		return p
+	}
+	p := d.res.PrincipalPolicies(id)
+	d.pp[id] = p
+	return p
+}
+
+func trustEvidence(roleID string, tr TrustResult) []graph.Evidence {
+	var ev []graph.Evidence
+	for _, s := range tr.Statements {
+		ev = append(ev, graph.Evidence{Source: roleID + "#trust", Statement: s.Statement, Detail: fmt.Sprintf("trust policy %s", strings.ToLower(s.Effect))})
+	}
+	return ev
+}
+
+func statementEvidence(refs []StatementRef, detail string) []graph.Evidence {
+	var ev []graph.Evidence
+	for _, s := range refs {
+		via := ""
+		if s.Via != "" {
+			via = " (" + s.Via + ")"
+		}
+		ev = append(ev, graph.Evidence{Source: s.PolicyID, Statement: s.Statement, Detail: fmt.Sprintf("%s %s by %s%s", strings.ToLower(s.Effect), detail, s.PolicyName, via)})
+	}
+	return ev
+}
+
+// roleTrust adds CanAssume edges into one role and returns the services that
+// may assume it.
+func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
+	trust, err := d.res.Trust(role.ID)
+	if err != nil {
+		d.g.Warnings = append(d.g.Warnings, fmt.Sprintf("role %s: trust policy unusable: %v", role.Name, err))
+		return nil, nil
+	}
+	roleARN := role.Attrs["arn"]
+	var services []string
+	named := TrustedPrincipals(trust)
+	add := func(from graph.Node, tr TrustResult, extra []graph.Evidence, conditional bool, cond string) error {
+		if err := d.g.AddNode(from); err != nil {
+			return err
+		}
+		e := graph.Edge{From: from.ID, Kind: graph.EdgeCanAssume, To: role.ID, Evidence: append(trustEvidence(role.ID, tr), extra...),
+			Conditional: conditional || tr.Conditional}
+		if e.Conditional {
+			e.Condition = firstNonEmpty(cond, tr.Condition)
+		}
+		return d.g.AddEdge(e)
+	}
+	for _, svc := range named["Service"] {
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "Service", Value: svc})
+		if !tr.Allowed {
+			continue
+		}
+		services = append(services, svc)
+		if err := add(graph.Node{ID: "aws:service:" + svc, Kind: graph.NodeService, Name: svc}, tr, nil, false, ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, fed := range named["Federated"] {
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "Federated", Value: fed})
+		if !tr.Allowed {
+			continue
+		}
+		id := "aws:federated:" + fed
+		if strings.HasPrefix(fed, "arn:") {
+			id = "aws:" + fed
+		}
+		if err := add(graph.Node{ID: id, Kind: graph.NodeFederated, Name: fed}, tr, nil, false, ""); err != nil {
+			return nil, err
+		}
+	}
+	allInAccount := false
+	var specific []string
+	for _, v := range named["AWS"] {
+		acct := accountOfPrincipal(v)
+		switch {
+		case v == "*":
+			allInAccount = true
+			tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: "*"})
+			if tr.Allowed {
+				if err := add(graph.Node{ID: "aws:principal:*", Kind: graph.NodeAccount, Name: "any AWS principal", Attrs: map[string]string{"external": "true"}}, tr, nil, false, ""); err != nil {
+					return nil, err
+				}
+			}
+		case acct == d.account && isAccountPrincipal(v):
+			allInAccount = true
+		case acct == d.account:
+			specific = append(specific, v)
+		case acct != "":
+			// Another account: whether its principals may call AssumeRole is
+			// decided by their own policies, which this source cannot see.
+			tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: v, Account: acct})
+			if !tr.Allowed {
+				continue
+			}
+			from := graph.Node{ID: "aws:account:" + acct, Kind: graph.NodeAccount, Name: acct, Attrs: map[string]string{"account": acct, "external": "true"}}
+			if !isAccountPrincipal(v) {
+				from = graph.Node{ID: "aws:" + v, Kind: kindFromARN(v), Name: nameFromARN(v), Attrs: map[string]string{"arn": v, "external": "true"}}
+			}
+			if err := add(from, tr, []graph.Evidence{{Source: role.ID + "#trust", Detail: "cross-account: the caller's own identity policy must also allow sts:AssumeRole"}}, false, ""); err != nil {
+				return nil, err
+			}
+		default:
+			// Unique ids (AROA.../AIDA...) stand for deleted principals.
+			d.g.Warnings = append(d.g.Warnings, fmt.Sprintf("role %s: trust policy names %q, which is not a principal ARN (a deleted principal?)", role.Name, v))
+		}
+	}
+	candidates := d.principals
+	if !allInAccount {
+		candidates = nil
+		for _, arn := range specific {
+			if id, ok := d.byARN[arn]; ok {
+				n := d.g.Nodes[id]
+				candidates = append(candidates, n)
+			}
+		}
+	}
+	for _, p := range candidates {
+		if p.ID == role.ID {
+			continue
+		}
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account})
+		if !tr.Allowed {
+			continue
+		}
+		idr := Evaluate(d.policies(p.ID), Request{Action: "sts:AssumeRole", Resource: roleARN, Vars: Vars(p)})
+		if idr.Decision == ExplicitDeny {
+			continue
+		}
+		var extra []graph.Evidence
+		conditional, cond := false, ""
+		if tr.NamesPrincipal {
+			// Same account and named in the trust policy: no identity allow
+			// is needed, but an identity Deny still applies.
+			if len(idr.Deny) > 0 {
+				conditional, cond = true, strings.Join(idr.Conditions, " and ")
+				extra = statementEvidence(idr.Deny, "sts:AssumeRole")
+			}
+		} else {
+			if idr.Decision != Allowed {
+				continue
+			}
+			extra = statementEvidence(idr.Allow, "sts:AssumeRole")
+			if idr.Conditional {
+				conditional, cond = true, strings.Join(idr.Conditions, " and ")
+			}
+		}
+		if err := add(p, tr, extra, conditional, cond); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(services)
+	return services, nil
+}
+
+func isAccountPrincipal(v string) bool {
+	if len(v) == 12 && strings.Trim(v, "0123456789") == "" {
+		return true
+	}
+	return strings.HasPrefix(v, "arn:") && strings.HasSuffix(v, ":root")
+}
+
+func accountOfPrincipal(v string) string {
+	if len(v) == 12 && strings.Trim(v, "0123456789") == "" {
+		return v
+	}
+	return accountOf(v)
+}
+
+func kindFromARN(arn string) graph.NodeKind {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 {
+		switch {
+		case strings.HasPrefix(parts[5], "user/"):
+			return graph.NodeUser
+		case strings.HasPrefix(parts[5], "role/"):
+			return graph.NodeRole
+		}
+	}
+	return graph.NodeAccount
+}
+
+func nameFromARN(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// recipeResult is how one principal satisfies one deploy recipe.
+type recipeResult struct {
+	recipe      catalog.DeployRecipe
+	conditional bool
+	conditions  []string
+	evidence    []graph.Evidence
+}
+
+func (d *deriver) deploy(recipes []catalog.DeployRecipe, trusts map[string][]string) error {
+	capID := DeployCapabilityID(d.account)
+	capAdded := false
+	for _, p := range d.principals {
+		pp := d.policies(p.ID)
+		if len(pp.Incomplete) > 0 {
+			d.incomplete++
+		}
+		vars := Vars(p)
+		var results []recipeResult
+		for _, r := range recipes {
+			if rr, ok := d.tryRecipe(p, pp, vars, r, trusts); ok {
+				results = append(results, rr)
+			}
+		}
+		if len(results) == 0 {
+			continue
+		}
+		// Unconditional recipes first: the edge is unconditional if any is.
+		sort.SliceStable(results, func(i, j int) bool { return !results[i].conditional && results[j].conditional })
+		e := graph.Edge{From: p.ID, Kind: graph.EdgeCan, To: capID, Attrs: map[string]string{}}
+		// Evidence explains the best recipe; the others are listed by id.
+		var ids []string
+		for _, rr := range results {
+			ids = append(ids, rr.recipe.ID)
+		}
+		e.Evidence = mergeEvidence(results[0].evidence)
+		e.Attrs["recipes"] = strings.Join(ids, ",")
+		if results[0].conditional {
+			e.Conditional = true
+			e.Condition = strings.Join(results[0].conditions, " and ")
+		}
+		if len(pp.Incomplete) > 0 {
+			e.Attrs["incomplete"] = strings.Join(pp.Incomplete, "; ")
+		}
+		if !capAdded {
+			if err := d.g.AddNode(graph.Node{ID: capID, Kind: graph.NodeCapability, Name: "deploy-container (aws " + d.account + ")",
+				Attrs: map[string]string{"capability": "deploy-container", "cloud": "aws", "scope": d.account}}); err != nil {
+				return err
+			}
+			capAdded = true
+		}
+		if err := d.g.AddEdge(e); err != nil {
+			return err
+		}
+	}
+	if d.incomplete > 0 {
+		d.g.Warnings = append(d.g.Warnings, fmt.Sprintf("%d principals have incomplete policy data; their answers are marked incomplete", d.incomplete))
+	}
+	return nil
+}
+
+func (d *deriver) tryRecipe(p graph.Node, pp *PrincipalPolicies, vars map[string]string, r catalog.DeployRecipe, trusts map[string][]string) (recipeResult, bool) {
+	rr := recipeResult{recipe: r}
+	for _, action := range r.Actions {
+		res := Evaluate(pp, Request{Action: action, Vars: vars})
+		if res.Decision != Allowed {
+			return rr, false
+		}
+		rr.addResult(res, r.ID+": "+action)
+	}
+	if r.PassRoleTo == "" {
+		return rr, true
+	}
+	passVars := make(map[string]string, len(vars)+1)
+	for k, v := range vars {
+		passVars[k] = v
+	}
+	passVars["iam:PassedToService"] = r.PassRoleTo
+	var best *Result
+	var bestRole string
+	for _, roleID := range trusts[strings.ToLower(r.PassRoleTo)] {
+		role := d.g.Nodes[roleID]
+		res := Evaluate(pp, Request{Action: "iam:PassRole", Resource: role.Attrs["arn"], Vars: passVars})
+		if res.Decision != Allowed {
+			continue
+		}
+		if best == nil || (best.Conditional && !res.Conditional) {
+			r := res
+			best, bestRole = &r, role.Name
+		}
+		if !res.Conditional {
+			break
+		}
+	}
+	if best == nil {
+		return rr, false
+	}
+	rr.addResult(*best, fmt.Sprintf("%s: iam:PassRole %s to %s", r.ID, bestRole, r.PassRoleTo))
+	return rr, true
+}
+
+func (rr *recipeResult) addResult(res Result, detail string) {
+	rr.evidence = append(rr.evidence, statementEvidence(res.Allow, detail)...)
+	if res.Conditional {
+		rr.conditional = true
+		for _, c := range res.Conditions {
+			rr.conditions = appendUnique(rr.conditions, c)
+		}
+	}
+}
+
+// mergeEvidence folds evidence for the same statement into one entry, so a
+// statement that allows three actions of a recipe is listed once.
+func mergeEvidence(in []graph.Evidence) []graph.Evidence {
+	var out []graph.Evidence
+	index := map[string]int{}
+	for _, ev := range in {
+		k := ev.Source + "\x00" + ev.Statement
+		if i, ok := index[k]; ok {
+			out[i].Detail += "; " + ev.Detail
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, ev)
+	}
+	return out
+}

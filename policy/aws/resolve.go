@@ -1,0 +1,148 @@
+package aws
+
+import (
+	"fmt"
+	"strings"
+
+	"permgraph/graph"
+)
+
+// Graph is the read access the resolver needs; both a collected
+// SourceGraph (at snapshot time) and a query View (at query time) provide it.
+type Graph interface {
+	Node(id string) (graph.Node, bool)
+	// Targets returns the ids that id points to along edges of kind.
+	Targets(id string, kind graph.EdgeKind) []string
+}
+
+// Resolver gathers and parses the policies that apply to principals,
+// caching parsed documents (managed policies are shared by many principals).
+type Resolver struct {
+	g    Graph
+	docs map[string]parsedDoc
+}
+
+type parsedDoc struct {
+	doc *Document
+	err string
+}
+
+// NewResolver returns a resolver over g.
+func NewResolver(g Graph) *Resolver { return &Resolver{g: g, docs: map[string]parsedDoc{}} }
+
+// document returns the parsed document of a policy node, or why it is unknown.
+func (r *Resolver) document(id string, attr string) parsedDoc {
+	key := id + "\x00" + attr
+	if d, ok := r.docs[key]; ok {
+		return d
+	}
+	var d parsedDoc
+	n, ok := r.g.Node(id)
+	switch {
+	case !ok:
+		d.err = fmt.Sprintf("policy %s is not in the graph", id)
+	case n.Attrs[attr] == "":
+		d.err = fmt.Sprintf("policy %s has no document in the export", strings.TrimPrefix(id, "aws:"))
+	default:
+		doc, err := Parse(n.Attrs[attr])
+		if err != nil {
+			d.err = fmt.Sprintf("policy %s: %v", strings.TrimPrefix(id, "aws:"), err)
+		} else {
+			d.doc = doc
+		}
+	}
+	r.docs[key] = d
+	return d
+}
+
+func (r *Resolver) policy(id, via string, pp *PrincipalPolicies) *Policy {
+	d := r.document(id, "document")
+	if d.err != "" {
+		pp.Incomplete = append(pp.Incomplete, d.err)
+		return nil
+	}
+	name := id
+	if n, ok := r.g.Node(id); ok && n.Name != "" {
+		name = n.Name
+	}
+	return &Policy{ID: id, Name: name, Via: via, Doc: d.doc}
+}
+
+// PrincipalPolicies returns the identity policies of a user (its own and its
+// groups') or role, and its permissions boundary.
+func (r *Resolver) PrincipalPolicies(id string) *PrincipalPolicies {
+	pp := &PrincipalPolicies{}
+	add := func(owner, via string) {
+		for _, pid := range r.g.Targets(owner, graph.EdgeHasPolicy) {
+			v := via
+			if v == "" {
+				v = "managed"
+				if n, ok := r.g.Node(pid); ok && n.Attrs["inline"] == "true" {
+					v = "inline"
+				}
+			}
+			if p := r.policy(pid, v, pp); p != nil {
+				pp.Identity = append(pp.Identity, *p)
+			}
+		}
+	}
+	add(id, "")
+	for _, gid := range r.g.Targets(id, graph.EdgeMemberOf) {
+		name := gid
+		if n, ok := r.g.Node(gid); ok {
+			if n.Name != "" {
+				name = n.Name
+			}
+			if n.Attrs["missing_details"] == "true" {
+				pp.Incomplete = append(pp.Incomplete, fmt.Sprintf("group %s is not in the export", name))
+			}
+		}
+		add(gid, "group "+name)
+	}
+	if b := r.g.Targets(id, graph.EdgeHasBoundary); len(b) > 0 {
+		if p := r.policy(b[0], "boundary", pp); p != nil {
+			pp.Boundary = p
+		} else {
+			// An unknown boundary caps to an unknown set: deny nothing
+			// silently, but say the answer is incomplete.
+			pp.Incomplete = append(pp.Incomplete, "permissions boundary document unknown")
+		}
+	}
+	return pp
+}
+
+// Trust returns the parsed trust policy of a role.
+func (r *Resolver) Trust(roleID string) (*Document, error) {
+	d := r.document(roleID, "trust_policy")
+	if d.err != "" {
+		return nil, fmt.Errorf("%s", d.err)
+	}
+	return d.doc, nil
+}
+
+// Vars returns the policy variables known for a principal node.
+func Vars(n graph.Node) map[string]string {
+	v := map[string]string{}
+	arn := n.Attrs["arn"]
+	if acct := accountOf(arn); acct != "" {
+		v["aws:PrincipalAccount"] = acct
+	}
+	if arn != "" {
+		v["aws:PrincipalArn"] = arn
+	}
+	if n.Kind == graph.NodeUser {
+		v["aws:username"] = n.Name
+		if id := n.Attrs["unique_id"]; id != "" {
+			v["aws:userid"] = id
+		}
+	}
+	return v
+}
+
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[4] == "aws" {
+		return ""
+	}
+	return parts[4]
+}

@@ -1,0 +1,197 @@
+package queries
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"permgraph/graph"
+	awspolicy "permgraph/policy/aws"
+)
+
+// viewGraph lets the AWS policy resolver read a View.
+type viewGraph struct{ v *graph.View }
+
+func (g viewGraph) Node(id string) (graph.Node, bool) {
+	n, ok := g.v.Lookup(id)
+	if !ok {
+		return graph.Node{}, false
+	}
+	return g.v.Node(n), true
+}
+
+func (g viewGraph) Targets(id string, k graph.EdgeKind) []string {
+	n, ok := g.v.Lookup(id)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range g.v.Out(n) {
+		_, to, kind, _ := g.v.EdgeEnds(e)
+		if kind == k {
+			out = append(out, g.v.NodeIDString(to))
+		}
+	}
+	return out
+}
+
+// WhoCanAction answers "who can perform ACTION (on RESOURCE)": AWS
+// principals whose identity policies allow it are evaluated now, then
+// everyone who reaches them by role assumption, membership or escalation.
+// An empty resource means "some resource".
+func WhoCanAction(v *graph.View, action, resource string, o WhoCanOptions) (*WhoCanResult, error) {
+	if !strings.Contains(action, ":") {
+		return nil, fmt.Errorf("who-can %q: want a permission like ecs:RunTask (or 'deploy')", action)
+	}
+	if o.Cloud != "" && !strings.EqualFold(o.Cloud, "aws") {
+		return nil, fmt.Errorf("who-can %s --cloud %s: only AWS permissions can be evaluated so far", action, o.Cloud)
+	}
+	resAccount := ""
+	if resource != "" && resource != "*" {
+		if !strings.HasPrefix(resource, "arn:") {
+			return nil, fmt.Errorf("who-can %s --resource %q: want an ARN", action, resource)
+		}
+		parts := strings.SplitN(resource, ":", 6)
+		if len(parts) == 6 {
+			resAccount = parts[4]
+		}
+	}
+	if resource == "*" {
+		resource = ""
+	}
+	res := &WhoCanResult{Capability: action, Resource: resource, At: v.At(), Principals: []Principal{}}
+	res.Snapshots, res.Warnings = snapshotInfo(v)
+	resolver := awspolicy.NewResolver(viewGraph{v})
+	type seed struct {
+		hop         Hop
+		conditional bool
+		incomplete  string
+	}
+	seeds := map[graph.NodeID]seed{}
+	for i := 0; i < v.NumNodes(); i++ {
+		id := graph.NodeID(i)
+		k := v.NodeKind(id)
+		if k != graph.NodeUser && k != graph.NodeRole {
+			continue
+		}
+		n := v.Node(id)
+		arn := n.Attrs["arn"]
+		if !strings.HasPrefix(n.ID, "aws:") || arn == "" || n.Attrs["external"] == "true" {
+			continue
+		}
+		if o.Scope != "" && accountOfARN(arn) != o.Scope {
+			continue
+		}
+		// Identity policies alone grant access only inside the principal's
+		// own account; cross-account needs a resource policy (not modelled yet).
+		if resAccount != "" && resAccount != "aws" && accountOfARN(arn) != resAccount && resAccount != "" && !strings.Contains(resAccount, "*") {
+			continue
+		}
+		pp := resolver.PrincipalPolicies(n.ID)
+		r := awspolicy.Evaluate(pp, awspolicy.Request{Action: action, Resource: resource, Vars: awspolicy.Vars(n)})
+		if r.Decision != awspolicy.Allowed {
+			continue
+		}
+		target := action
+		if resource != "" {
+			target += " on " + resource
+		}
+		h := Hop{From: n.ID, FromName: n.Name, Edge: graph.EdgeCan.String(), To: target, Evidence: []graph.Evidence{}, Conditional: r.Conditional}
+		for _, s := range r.Allow {
+			detail := "allow " + action + " by " + s.PolicyName
+			if s.Via != "" {
+				detail += " (" + s.Via + ")"
+			}
+			h.Evidence = append(h.Evidence, graph.Evidence{Source: s.PolicyID, Statement: s.Statement, Detail: detail})
+		}
+		if r.Conditional {
+			h.Condition = strings.Join(r.Conditions, " and ")
+		}
+		seeds[id] = seed{hop: h, conditional: r.Conditional, incomplete: strings.Join(pp.Incomplete, "; ")}
+	}
+	// Multi-source reverse BFS from the directly allowed principals; strict
+	// (unconditional seeds and edges) first, then loose.
+	bfs := func(loose bool) map[graph.NodeID]graph.EdgeID {
+		next := map[graph.NodeID]graph.EdgeID{}
+		var queue []graph.NodeID
+		for id, s := range seeds {
+			if s.conditional && !loose {
+				continue
+			}
+			next[id] = ^graph.EdgeID(0)
+			queue = append(queue, id)
+		}
+		sort.Slice(queue, func(i, j int) bool { return queue[i] < queue[j] })
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			for _, e := range v.In(cur) {
+				from, _, kind, cond := v.EdgeEnds(e)
+				if !kind.Traversable() || (o.DirectOnly && kind.IsEscalation()) || (cond && !loose) {
+					continue
+				}
+				if _, seen := next[from]; seen {
+					continue
+				}
+				next[from] = e
+				queue = append(queue, from)
+			}
+		}
+		return next
+	}
+	strict, loose := bfs(false), bfs(true)
+	hidden := 0
+	for n := range loose {
+		kind := v.NodeKind(n)
+		if !kind.IsPrincipal() || kind == graph.NodeService {
+			continue
+		}
+		next, conditional := strict, false
+		if _, ok := strict[n]; !ok {
+			next, conditional = loose, true
+			if !o.IncludeConditional {
+				hidden++
+				continue
+			}
+		}
+		node := v.Node(n)
+		p := Principal{ID: node.ID, Kind: node.Kind.String(), Name: displayName(node), Via: "direct", Conditional: conditional, Scopes: []string{}}
+		cur := n
+		for steps := 0; steps <= len(next); steps++ {
+			e := next[cur]
+			if e == ^graph.EdgeID(0) {
+				break
+			}
+			h := hopOf(v, e)
+			if k, _ := graph.ParseEdgeKind(h.Edge); k.IsEscalation() {
+				p.Via = "escalation"
+			}
+			p.Path = append(p.Path, h)
+			_, cur, _, _ = v.EdgeEnds(e)
+		}
+		s := seeds[cur]
+		p.Path = append(p.Path, s.hop)
+		p.Incomplete = s.incomplete
+		if acct := accountOfARN(v.Node(cur).Attrs["arn"]); acct != "" {
+			p.Scopes = append(p.Scopes, acct)
+		}
+		res.Principals = append(res.Principals, p)
+	}
+	res.HiddenConditional = hidden
+	sort.Slice(res.Principals, func(i, j int) bool {
+		a, b := res.Principals[i], res.Principals[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.ID < b.ID
+	})
+	return res, nil
+}
+
+func accountOfARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}

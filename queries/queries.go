@@ -1,0 +1,107 @@
+// Package queries answers who-can, path and what-can over a graph.View:
+// breadth-first searches on the compact in-memory graph, with the evidence of
+// every hop.
+package queries
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"permgraph/graph"
+)
+
+// ErrNotFound means a principal or node named in a query does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAmbiguous means a name matched several nodes.
+var ErrAmbiguous = errors.New("ambiguous name")
+
+// Hop is one step of a path with the evidence behind it.
+type Hop struct {
+	From        string           `json:"from"`
+	FromName    string           `json:"from_name,omitempty"`
+	Edge        string           `json:"edge"`
+	To          string           `json:"to"`
+	ToName      string           `json:"to_name,omitempty"`
+	Evidence    []graph.Evidence `json:"evidence"`
+	Conditional bool             `json:"conditional,omitempty"`
+	Condition   string           `json:"condition,omitempty"`
+}
+
+// Principal is one answer row of who-can.
+type Principal struct {
+	ID          string   `json:"id"`
+	Kind        string   `json:"kind"`
+	Name        string   `json:"name"`
+	Via         string   `json:"via"` // "direct" or "escalation"
+	Conditional bool     `json:"conditional"`
+	Scopes      []string `json:"scopes"`
+	Path        []Hop    `json:"path"`
+	// Incomplete says why the answer for this principal may be partial.
+	Incomplete string `json:"incomplete,omitempty"`
+}
+
+// WhoCanResult is the answer to who-can deploy / who-can ACTION.
+type WhoCanResult struct {
+	Capability string      `json:"capability"`
+	Resource   string      `json:"resource,omitempty"`
+	At         time.Time   `json:"at"`
+	Snapshots  []string    `json:"snapshots"`
+	Principals []Principal `json:"principals"`
+	// HiddenConditional counts principals that qualify only under a
+	// request-time condition and were left out (no --include-conditional).
+	HiddenConditional int `json:"hidden_conditional,omitempty"`
+	// Warnings are gaps in the underlying snapshots.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Resolve finds a node by id, ARN, email, UPN or display name.
+func Resolve(v *graph.View, s string) (graph.NodeID, error) {
+	if s == "" {
+		return 0, fmt.Errorf("resolve: empty name: %w", ErrNotFound)
+	}
+	for _, cand := range []string{s, "aws:" + s} {
+		if id, ok := v.Lookup(cand); ok {
+			return id, nil
+		}
+	}
+	matches := v.FindByName(s)
+	switch len(matches) {
+	case 0:
+		return 0, fmt.Errorf("resolve %q: no node with that id, ARN, email or name: %w", s, ErrNotFound)
+	case 1:
+		return matches[0], nil
+	}
+	ids := make([]string, 0, len(matches))
+	for _, m := range matches {
+		ids = append(ids, v.NodeIDString(m))
+	}
+	sort.Strings(ids)
+	return 0, fmt.Errorf("resolve %q: %d nodes have that name (%s); give the id or ARN: %w", s, len(ids), strings.Join(ids, ", "), ErrAmbiguous)
+}
+
+// snapshotInfo lists the ids and warnings of the snapshots behind a view.
+func snapshotInfo(v *graph.View) ([]string, []string) {
+	ids, warnings := []string{}, []string(nil)
+	for _, m := range v.Manifests() {
+		ids = append(ids, m.ID)
+		for _, w := range m.Warnings {
+			warnings = append(warnings, m.Source+": "+w)
+		}
+	}
+	return ids, warnings
+}
+
+func hopOf(v *graph.View, e graph.EdgeID) Hop {
+	full := v.Edge(e)
+	from, to, _, _ := v.EdgeEnds(e)
+	ev := full.Evidence
+	if ev == nil {
+		ev = []graph.Evidence{}
+	}
+	return Hop{From: full.From, FromName: v.Node(from).Name, Edge: full.Kind.String(), To: full.To, ToName: v.Node(to).Name,
+		Evidence: ev, Conditional: full.Conditional, Condition: full.Condition}
+}
