@@ -231,6 +231,17 @@ func renderWhatCan(g *globalOptions, res *queries.WhatCanResult) error {
 	for _, p := range res.Policies {
 		t.add("policy", "policy", p.Name, p.Via, "", "")
 	}
+	for _, a := range res.Actions {
+		var stmts []string
+		for _, s := range a.Statements {
+			stmts = append(stmts, s.PolicyName+" stmt "+s.Statement)
+		}
+		cond := ""
+		if a.Conditional {
+			cond = "yes"
+		}
+		t.add("action", a.Access, a.Action, a.Decision, cond, strings.Join(stmts, "; "))
+	}
 	if err := t.render(g.stdout, g.Output); err != nil {
 		return err
 	}

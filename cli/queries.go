@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"permgraph/catalog"
 	"permgraph/graph"
 	"permgraph/queries"
 )
@@ -141,17 +142,25 @@ func maxDepthOr(n int) int {
 }
 
 func newWhatCanCommand(g *globalOptions) *cobra.Command {
-	var at string
+	var at, service string
 	cmd := &cobra.Command{
 		Use:   "what-can PRINCIPAL",
-		Short: "Show the capabilities and identities PRINCIPAL reaches, and the policies that apply to it",
-		Args:  exactArgs(1, "PRINCIPAL"),
+		Short: "Show the capabilities and identities PRINCIPAL reaches, the policies that apply to it, and (--service) its concrete actions",
+		Example: `  permgraph what-can bob
+  permgraph what-can alice --service ecs`,
+		Args: exactArgs(1, "PRINCIPAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := g.view(cmd.Context(), at)
 			if err != nil {
 				return err
 			}
-			res, err := queries.WhatCan(v, args[0])
+			o := queries.WhatCanOptions{Service: service}
+			if service != "" {
+				if o.Actions, err = catalog.LoadAWSActions(); err != nil {
+					return err
+				}
+			}
+			res, err := queries.WhatCan(v, args[0], o)
 			if err != nil {
 				return queryErr(err)
 			}
@@ -159,6 +168,7 @@ func newWhatCanCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "answer as of this time (default latest)")
+	cmd.Flags().StringVar(&service, "service", "", "list the concrete actions of this AWS service (ecs, iam, lambda, ...) the principal may call, with the deciding statements")
 	return cmd
 }
 

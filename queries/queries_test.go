@@ -199,7 +199,7 @@ func TestResolve(t *testing.T) {
 
 func TestWhatCan(t *testing.T) {
 	v := testGraph(t)
-	res, err := WhatCan(v, "bob")
+	res, err := WhatCan(v, "bob", WhatCanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

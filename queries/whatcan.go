@@ -1,12 +1,33 @@
 package queries
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"permgraph/catalog"
 	"permgraph/graph"
 	awspolicy "permgraph/policy/aws"
 )
+
+// WhatCanOptions select extra detail for what-can.
+type WhatCanOptions struct {
+	// Service lists the concrete actions of one AWS service prefix (ecs,
+	// iam, ...) that the principal may call, expanded from the catalog.
+	Service string
+	Actions *catalog.AWSActions
+}
+
+// ActionDecision is one concrete action and the statements that decide it.
+type ActionDecision struct {
+	Action      string                   `json:"action"`
+	Access      string                   `json:"access"`
+	Decision    string                   `json:"decision"` // allowed | explicit-deny
+	Conditional bool                     `json:"conditional"`
+	Conditions  []string                 `json:"conditions,omitempty"`
+	Statements  []awspolicy.StatementRef `json:"statements"`
+}
 
 // Reached is a node a principal can get to, with how.
 type Reached struct {
@@ -34,12 +55,15 @@ type WhatCanResult struct {
 	Capabilities []Reached   `json:"capabilities"`
 	Identities   []Reached   `json:"identities"`
 	Policies     []PolicyRef `json:"policies"`
-	Incomplete   []string    `json:"incomplete,omitempty"`
+	// Actions is set with WhatCanOptions.Service: allowed and explicitly
+	// denied actions of that service (implicit denies are omitted).
+	Actions    []ActionDecision `json:"actions,omitempty"`
+	Incomplete []string         `json:"incomplete,omitempty"`
 }
 
 // WhatCan walks forward from a principal: every capability and identity it
 // reaches (shortest path, unconditional paths preferred), and its policies.
-func WhatCan(v *graph.View, principal string) (*WhatCanResult, error) {
+func WhatCan(v *graph.View, principal string, o WhatCanOptions) (*WhatCanResult, error) {
 	src, err := Resolve(v, principal)
 	if err != nil {
 		return nil, err
@@ -83,8 +107,40 @@ func WhatCan(v *graph.View, principal string) (*WhatCanResult, error) {
 			res.Policies = append(res.Policies, PolicyRef{ID: pp.Boundary.ID, Name: pp.Boundary.Name, Via: "boundary"})
 		}
 		res.Incomplete = pp.Incomplete
+		if o.Service != "" {
+			acts, err := serviceActions(pp, n, o)
+			if err != nil {
+				return nil, err
+			}
+			res.Actions = acts
+		}
+	} else if o.Service != "" {
+		return nil, fmt.Errorf("what-can --service: %s is a %s; actions are evaluated for AWS users and roles", n.ID, n.Kind)
 	}
 	return res, nil
+}
+
+func serviceActions(pp *awspolicy.PrincipalPolicies, n graph.Node, o WhatCanOptions) ([]ActionDecision, error) {
+	if o.Actions == nil {
+		return nil, fmt.Errorf("what-can --service: no action catalog loaded")
+	}
+	list := o.Actions.Service(o.Service)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("what-can --service %q: no such AWS service prefix in the action catalog: %w", o.Service, ErrNotFound)
+	}
+	vars := awspolicy.Vars(n)
+	out := []ActionDecision{}
+	for _, a := range list {
+		r := awspolicy.Evaluate(pp, awspolicy.Request{Action: a.Name, Vars: vars})
+		switch r.Decision {
+		case awspolicy.Allowed:
+			out = append(out, ActionDecision{Action: a.Name, Access: a.Access, Decision: r.Decision.String(), Conditional: r.Conditional, Conditions: r.Conditions, Statements: r.Allow})
+		case awspolicy.ExplicitDeny:
+			out = append(out, ActionDecision{Action: a.Name, Access: a.Access, Decision: r.Decision.String(), Statements: r.Deny})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Action) < strings.ToLower(out[j].Action) })
+	return out, nil
 }
 
 func forwardBFS(v *graph.View, src graph.NodeID, includeConditional bool) map[graph.NodeID]graph.EdgeID {

@@ -206,7 +206,7 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 		if p.ID == role.ID {
 			continue
 		}
-		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account})
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account, Vars: Vars(p)})
 		if !tr.Allowed {
 			continue
 		}
@@ -355,11 +355,7 @@ func (d *deriver) tryRecipe(p graph.Node, pp *PrincipalPolicies, vars map[string
 	if r.PassRoleTo == "" {
 		return rr, true
 	}
-	passVars := make(map[string]string, len(vars)+1)
-	for k, v := range vars {
-		passVars[k] = v
-	}
-	passVars["iam:PassedToService"] = r.PassRoleTo
+	passVars := WithVar(vars, "iam:PassedToService", r.PassRoleTo)
 	var best *Result
 	var bestRole string
 	for _, roleID := range trusts[strings.ToLower(r.PassRoleTo)] {

@@ -31,8 +31,8 @@ type PrincipalPolicies struct {
 type Request struct {
 	Action   string
 	Resource string
-	// Vars holds known policy variables and context keys, e.g.
-	// "aws:username" for IAM users; keys are matched case-insensitively.
+	// Vars holds known policy variables and context keys with lower-case
+	// names, e.g. "aws:username" for IAM users (see Vars and WithVar).
 	Vars map[string]string
 }
 
@@ -184,8 +184,18 @@ func collect(p *Policy, req Request, boundary bool, m *matchSet) {
 		if !ok {
 			continue
 		}
-		ref := StatementRef{PolicyID: p.ID, PolicyName: p.Name, Via: p.Via, Statement: st.Label(), Effect: st.Effect.String(), Condition: st.ConditionText, Boundary: boundary}
-		conditional := st.HasCondition()
+		ref := StatementRef{PolicyID: p.ID, PolicyName: p.Name, Via: p.Via, Statement: st.Label(), Effect: st.Effect.String(), Boundary: boundary}
+		conditional := false
+		if st.HasCondition() {
+			holds, rest := evalCondition(st.Condition, req.Vars)
+			switch holds {
+			case triNo:
+				continue // the condition is known to be false for this request
+			case triMaybe:
+				conditional = true
+				ref.Condition = conditionText(rest)
+			}
+		}
 		if varDependent {
 			conditional = true
 			if ref.Condition == "" {
@@ -247,10 +257,8 @@ func substitute(pattern string, vars map[string]string) (string, bool) {
 		case "*", "?", "$":
 			return name // literal; a rare case we accept as a wildcard
 		}
-		for k, v := range vars {
-			if strings.EqualFold(k, name) {
-				return v
-			}
+		if v, ok := vars[strings.ToLower(name)]; ok {
+			return v
 		}
 		unresolved = true
 		return "*"

@@ -120,23 +120,44 @@ func (r *Resolver) Trust(roleID string) (*Document, error) {
 	return d.doc, nil
 }
 
-// Vars returns the policy variables known for a principal node.
+// Vars returns the context keys and policy variables known offline for a
+// principal node, with lower-case names: who it is and its tags (tags are
+// complete, so a missing aws:PrincipalTag/<k> is known to be absent).
 func Vars(n graph.Node) map[string]string {
-	v := map[string]string{}
+	v := map[string]string{tagsComplete: ""}
 	arn := n.Attrs["arn"]
 	if acct := accountOf(arn); acct != "" {
-		v["aws:PrincipalAccount"] = acct
+		v["aws:principalaccount"] = acct
 	}
 	if arn != "" {
-		v["aws:PrincipalArn"] = arn
+		v["aws:principalarn"] = arn
 	}
-	if n.Kind == graph.NodeUser {
+	switch n.Kind {
+	case graph.NodeUser:
 		v["aws:username"] = n.Name
+		v["aws:principaltype"] = "User"
 		if id := n.Attrs["unique_id"]; id != "" {
 			v["aws:userid"] = id
 		}
+	case graph.NodeRole:
+		v["aws:principaltype"] = "AssumedRole"
+	}
+	for k, val := range n.Attrs {
+		if strings.HasPrefix(k, "tag:") {
+			v["aws:principaltag/"+strings.ToLower(k[4:])] = val
+		}
 	}
 	return v
+}
+
+// WithVar returns a copy of vars with one more key (lower-cased).
+func WithVar(vars map[string]string, key, value string) map[string]string {
+	out := make(map[string]string, len(vars)+1)
+	for k, v := range vars {
+		out[k] = v
+	}
+	out[strings.ToLower(key)] = value
+	return out
 }
 
 func accountOf(arn string) string {

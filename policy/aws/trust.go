@@ -13,6 +13,9 @@ type TrustPrincipal struct {
 	Value string
 	// Account is the caller's account id for AWS principals.
 	Account string
+	// Vars are the caller's known context keys (see Vars), used to decide
+	// trust-policy conditions such as aws:PrincipalTag offline.
+	Vars map[string]string
 }
 
 // TrustResult says whether a trust policy lets a principal assume the role.
@@ -58,14 +61,25 @@ func EvaluateTrust(trust *Document, policyID string, p TrustPrincipal) TrustResu
 		if !matched {
 			continue
 		}
-		ref := StatementRef{PolicyID: policyID, PolicyName: "trust policy", Statement: st.Label(), Effect: st.Effect.String(), Condition: st.ConditionText}
+		ref := StatementRef{PolicyID: policyID, PolicyName: "trust policy", Statement: st.Label(), Effect: st.Effect.String()}
+		conditional := false
+		if st.HasCondition() {
+			holds, rest := evalCondition(st.Condition, p.Vars)
+			if holds == triNo {
+				continue
+			}
+			if holds == triMaybe {
+				conditional = true
+				ref.Condition = conditionText(rest)
+			}
+		}
 		switch {
-		case st.Effect == EffectDeny && st.HasCondition():
+		case st.Effect == EffectDeny && conditional:
 			denyMaybe = append(denyMaybe, ref)
 		case st.Effect == EffectDeny:
 			res.Statements = []StatementRef{ref}
 			return res // explicit deny in the trust policy
-		case st.HasCondition():
+		case conditional:
 			allowMaybe = append(allowMaybe, ref)
 			namesMaybe = namesMaybe || named
 		default:
