@@ -39,7 +39,7 @@ func LoadDeploy() (*Deploy, error) {
 			return nil, fmt.Errorf("load deploy catalog: aws[%d] %q: id, actions and source are required", i, r.ID)
 		}
 		switch r.Kind {
-		case "create", "mutate", "grant":
+		case "create", "mutate":
 		default:
 			return nil, fmt.Errorf("load deploy catalog: aws[%d] %q: unknown kind %q", i, r.ID, r.Kind)
 		}

@@ -17,7 +17,7 @@ func TestLoadDeploy(t *testing.T) {
 		}
 		ids[r.ID] = true
 	}
-	for _, want := range []string{"ecs-run-task", "lambda-create-image-function", "apprunner-create-service", "batch-submit-job", "eks-access-entry", "ecs-update-service"} {
+	for _, want := range []string{"ecs-run-task", "lambda-create-image-function", "apprunner-create-service", "batch-submit-job", "ecs-update-service"} {
 		if !ids[want] {
 			t.Errorf("recipe %s missing", want)
 		}

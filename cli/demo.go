@@ -72,10 +72,18 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	if err := renderWhoCan(g, res); err != nil {
 		return err
 	}
-	fmt.Fprintln(g.stdout, "\n== path bob deploy (bob can deploy only through a role chain)")
-	pr, err := queries.FindPath(v, "bob", "deploy", queries.PathOptions{})
-	if err != nil {
-		return err
+	for _, q := range []struct{ who, why string }{
+		{"bob", "bob can deploy only through a role chain"},
+		{"frank", "frank can deploy only by rewriting DeployRole's trust policy (escalation)"},
+	} {
+		fmt.Fprintf(g.stdout, "\n== path %s deploy (%s)\n", q.who, q.why)
+		pr, err := queries.FindPath(v, q.who, "deploy", queries.PathOptions{})
+		if err != nil {
+			return err
+		}
+		if err := renderPath(g, pr); err != nil {
+			return err
+		}
 	}
-	return renderPath(g, pr)
+	return nil
 }

@@ -113,6 +113,9 @@ const (
 	EdgeCanPassRole
 	EdgeCanAssignRole
 	EdgeCanAddSecret
+	// EdgeCanPushImage: push to a registry that deployed workloads pull
+	// from (image tampering); indirect, it fires on the next pull.
+	EdgeCanPushImage
 	edgeKindEnd
 )
 
@@ -136,6 +139,7 @@ var edgeKindNames = [...]string{
 	EdgeCanPassRole:     "CanPassRole",
 	EdgeCanAssignRole:   "CanAssignRole",
 	EdgeCanAddSecret:    "CanAddSecret",
+	EdgeCanPushImage:    "CanPushImage",
 }
 
 func (k EdgeKind) String() string {

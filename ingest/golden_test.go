@@ -99,6 +99,11 @@ func TestSampleOrgAnswers(t *testing.T) {
 			t.Errorf("%s must not be able to deploy (unconditionally)", name)
 		}
 	}
+	for name, edge := range map[string]string{"frank": "CanUpdateTrust", "gina": "CanAddMember"} {
+		if p, ok := got[name]; !ok || p.Via != "escalation" || p.Path[0].Edge != edge {
+			t.Errorf("%s should deploy via escalation (%s), got %+v", name, edge, p)
+		}
+	}
 	if p := got["bob"]; len(p.Path) != 3 || p.Path[0].Edge != "CanAssume" {
 		t.Errorf("bob deploys only via the role chain, got path %+v", p.Path)
 	}

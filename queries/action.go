@@ -127,7 +127,7 @@ func WhoCanAction(v *graph.View, action, resource string, o WhoCanOptions) (*Who
 			queue = queue[1:]
 			for _, e := range v.In(cur) {
 				from, _, kind, cond := v.EdgeEnds(e)
-				if !kind.Traversable() || (o.DirectOnly && kind.IsEscalation()) || (cond && !loose) {
+				if !kind.Traversable() || (o.DirectOnly && kind.IsEscalation()) || (cond && !loose) || foldedMembership(v, kind, cur) {
 					continue
 				}
 				if _, seen := next[from]; seen {

@@ -122,7 +122,9 @@ func shortest(v *graph.View, src graph.NodeID, isTarget map[graph.NodeID]bool, m
 			}
 			prev[to] = e
 			depth[to] = depth[cur] + 1
-			queue = append(queue, to)
+			if !foldedMembership(v, kind, to) || isTarget[to] {
+				queue = append(queue, to)
+			}
 		}
 	}
 	return Path{}, false
@@ -182,6 +184,9 @@ func allPaths(v *graph.View, src graph.NodeID, isTarget map[graph.NodeID]bool, o
 		for _, e := range v.Out(cur) {
 			_, to, kind, cond := v.EdgeEnds(e)
 			if !kind.Traversable() || onPath[to] || (cond && !o.IncludeConditional) {
+				continue
+			}
+			if foldedMembership(v, kind, to) && !isTarget[to] {
 				continue
 			}
 			onPath[to] = true

@@ -105,3 +105,12 @@ func hopOf(v *graph.View, e graph.EdgeID) Hop {
 	return Hop{From: full.From, FromName: v.Node(from).Name, Edge: full.Kind.String(), To: full.To, ToName: v.Node(to).Name,
 		Evidence: ev, Conditional: full.Conditional, Condition: full.Condition}
 }
+
+// foldedMembership reports whether e is an AWS group membership. AWS group
+// policies are already folded into each member's own Can edges (so a
+// member's explicit Deny applies), and an AWS group's Can edge says what
+// joining it grants (for CanAddMember). So searches do not walk from an AWS
+// group to its members, and a forward walk stops at the group.
+func foldedMembership(v *graph.View, kind graph.EdgeKind, group graph.NodeID) bool {
+	return kind == graph.EdgeMemberOf && strings.HasPrefix(v.NodeIDString(group), "aws:")
+}

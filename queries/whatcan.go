@@ -158,7 +158,9 @@ func forwardBFS(v *graph.View, src graph.NodeID, includeConditional bool) map[gr
 				continue
 			}
 			prev[to] = e
-			queue = append(queue, to)
+			if !foldedMembership(v, kind, to) {
+				queue = append(queue, to)
+			}
 		}
 	}
 	return prev

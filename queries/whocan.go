@@ -132,7 +132,7 @@ func reverseBFS(v *graph.View, target graph.NodeID, directOnly, includeCondition
 		queue = queue[1:]
 		for _, e := range v.In(cur) {
 			from, _, kind, cond := v.EdgeEnds(e)
-			if !kind.Traversable() || (directOnly && kind.IsEscalation()) || (cond && !includeConditional) {
+			if !kind.Traversable() || (directOnly && kind.IsEscalation()) || (cond && !includeConditional) || foldedMembership(v, kind, cur) {
 				continue
 			}
 			if _, seen := next[from]; seen {

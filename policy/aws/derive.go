@@ -47,7 +47,7 @@ func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe) error {
 	}
 	sg := newSourceGraph(g)
 	res := NewResolver(sg)
-	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}}
+	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}}
 	for _, n := range g.SortedNodes() {
 		if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
 			d.principals = append(d.principals, n)
@@ -69,7 +69,11 @@ func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe) error {
 			trusts[strings.ToLower(s)] = append(trusts[strings.ToLower(s)], n.ID)
 		}
 	}
-	return d.deploy(recipes, trusts)
+	d.recipes, d.trusts = recipes, trusts
+	if err := d.escalate(trusts); err != nil {
+		return fmt.Errorf("derive escalation edges for %s: %w", g.Source, err)
+	}
+	return d.deploy()
 }
 
 type deriver struct {
@@ -79,7 +83,30 @@ type deriver struct {
 	principals []graph.Node
 	byARN      map[string]string
 	pp         map[string]*PrincipalPolicies
+	varsOf     map[string]map[string]string
+	recipes    []catalog.DeployRecipe
+	trusts     map[string][]string // service -> roles that trust it
+	capAdded   bool
 	incomplete int
+}
+
+func (d *deriver) vars(n graph.Node) map[string]string {
+	if v, ok := d.varsOf[n.ID]; ok {
+		return v
+	}
+	v := Vars(n)
+	d.varsOf[n.ID] = v
+	return v
+}
+
+// ensureCapability adds the account's deploy-container node once.
+func (d *deriver) ensureCapability() error {
+	if d.capAdded {
+		return nil
+	}
+	d.capAdded = true
+	return d.g.AddNode(graph.Node{ID: DeployCapabilityID(d.account), Kind: graph.NodeCapability, Name: "deploy-container (aws " + d.account + ")",
+		Attrs: map[string]string{"capability": "deploy-container", "cloud": "aws", "scope": d.account}})
 }
 
 func (d *deriver) policies(id string) *PrincipalPolicies {
@@ -206,11 +233,11 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 		if p.ID == role.ID {
 			continue
 		}
-		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account, Vars: Vars(p)})
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account, Vars: d.vars(p)})
 		if !tr.Allowed {
 			continue
 		}
-		idr := Evaluate(d.policies(p.ID), Request{Action: "sts:AssumeRole", Resource: roleARN, Vars: Vars(p)})
+		idr := Evaluate(d.policies(p.ID), Request{Action: "sts:AssumeRole", Resource: roleARN, Vars: d.vars(p)})
 		if idr.Decision == ExplicitDeny {
 			continue
 		}
@@ -291,49 +318,21 @@ type recipeResult struct {
 	evidence    []graph.Evidence
 }
 
-func (d *deriver) deploy(recipes []catalog.DeployRecipe, trusts map[string][]string) error {
+func (d *deriver) deploy() error {
 	capID := DeployCapabilityID(d.account)
-	capAdded := false
 	for _, p := range d.principals {
 		pp := d.policies(p.ID)
 		if len(pp.Incomplete) > 0 {
 			d.incomplete++
 		}
-		vars := Vars(p)
-		var results []recipeResult
-		for _, r := range recipes {
-			if rr, ok := d.tryRecipe(p, pp, vars, r, trusts); ok {
-				results = append(results, rr)
-			}
-		}
+		results := d.recipesFor(p, pp, d.vars(p))
 		if len(results) == 0 {
 			continue
 		}
-		// Unconditional recipes first: the edge is unconditional if any is.
-		sort.SliceStable(results, func(i, j int) bool { return !results[i].conditional && results[j].conditional })
-		e := graph.Edge{From: p.ID, Kind: graph.EdgeCan, To: capID, Attrs: map[string]string{}}
-		// Evidence explains the best recipe; the others are listed by id.
-		var ids []string
-		for _, rr := range results {
-			ids = append(ids, rr.recipe.ID)
+		if err := d.ensureCapability(); err != nil {
+			return err
 		}
-		e.Evidence = mergeEvidence(results[0].evidence)
-		e.Attrs["recipes"] = strings.Join(ids, ",")
-		if results[0].conditional {
-			e.Conditional = true
-			e.Condition = strings.Join(results[0].conditions, " and ")
-		}
-		if len(pp.Incomplete) > 0 {
-			e.Attrs["incomplete"] = strings.Join(pp.Incomplete, "; ")
-		}
-		if !capAdded {
-			if err := d.g.AddNode(graph.Node{ID: capID, Kind: graph.NodeCapability, Name: "deploy-container (aws " + d.account + ")",
-				Attrs: map[string]string{"capability": "deploy-container", "cloud": "aws", "scope": d.account}}); err != nil {
-				return err
-			}
-			capAdded = true
-		}
-		if err := d.g.AddEdge(e); err != nil {
+		if err := d.g.AddEdge(canEdge(p.ID, capID, results, pp)); err != nil {
 			return err
 		}
 	}
@@ -341,6 +340,39 @@ func (d *deriver) deploy(recipes []catalog.DeployRecipe, trusts map[string][]str
 		d.g.Warnings = append(d.g.Warnings, fmt.Sprintf("%d principals have incomplete policy data; their answers are marked incomplete", d.incomplete))
 	}
 	return nil
+}
+
+// recipesFor returns the deploy recipes a principal satisfies, unconditional
+// ones first.
+func (d *deriver) recipesFor(p graph.Node, pp *PrincipalPolicies, vars map[string]string) []recipeResult {
+	var results []recipeResult
+	for _, r := range d.recipes {
+		if rr, ok := d.tryRecipe(p, pp, vars, r, d.trusts); ok {
+			results = append(results, rr)
+		}
+	}
+	sort.SliceStable(results, func(i, j int) bool { return !results[i].conditional && results[j].conditional })
+	return results
+}
+
+// canEdge is the Can edge for satisfied recipes: evidence explains the best
+// recipe; the others are listed by id.
+func canEdge(from, capID string, results []recipeResult, pp *PrincipalPolicies) graph.Edge {
+	e := graph.Edge{From: from, Kind: graph.EdgeCan, To: capID, Attrs: map[string]string{}}
+	var ids []string
+	for _, rr := range results {
+		ids = append(ids, rr.recipe.ID)
+	}
+	e.Evidence = mergeEvidence(results[0].evidence)
+	e.Attrs["recipes"] = strings.Join(ids, ",")
+	if results[0].conditional {
+		e.Conditional = true
+		e.Condition = strings.Join(results[0].conditions, " and ")
+	}
+	if len(pp.Incomplete) > 0 {
+		e.Attrs["incomplete"] = strings.Join(pp.Incomplete, "; ")
+	}
+	return e
 }
 
 func (d *deriver) tryRecipe(p graph.Node, pp *PrincipalPolicies, vars map[string]string, r catalog.DeployRecipe, trusts map[string][]string) (recipeResult, bool) {

@@ -1,0 +1,360 @@
+package aws
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"permgraph/graph"
+)
+
+// Privilege-escalation edges (PMapper / pathfinding.cloud style). An edge
+// A -> B means "A can obtain B's permissions"; self-escalation (A can rewrite
+// the permissions of something it already is or controls) points at the
+// account's deploy capability directly, as PMapper marks such nodes admin.
+// Sources: ../shared/design/permissions/privesc-edges.md (Rhino #1-28, PF ids).
+
+// passRoleRule: iam:PassRole on a role that trusts Service, plus Actions.
+type passRoleRule struct {
+	id      string
+	service string
+	actions []string
+	source  string
+}
+
+var passRoleRules = []passRoleRule{
+	{"ecs-task-role-override", "ecs-tasks.amazonaws.com", []string{"ecs:RunTask"}, "PF ecs-002/ecs-004: RunTask overrides taskRoleArn"},
+	{"ecs-start-task", "ecs-tasks.amazonaws.com", []string{"ecs:RegisterTaskDefinition", "ecs:StartTask"}, "PF ecs-005"},
+	{"ecs-create-service", "ecs-tasks.amazonaws.com", []string{"ecs:RegisterTaskDefinition", "ecs:CreateService"}, "PF ecs-001/ecs-003"},
+	{"lambda-create-invoke", "lambda.amazonaws.com", []string{"lambda:CreateFunction", "lambda:InvokeFunction"}, "Rhino #15; PF lambda-001"},
+	{"lambda-create-event-source", "lambda.amazonaws.com", []string{"lambda:CreateFunction", "lambda:CreateEventSourceMapping"}, "Rhino #17; PF lambda-002"},
+	{"lambda-create-add-permission", "lambda.amazonaws.com", []string{"lambda:CreateFunction", "lambda:AddPermission"}, "Rhino #16; PF lambda-006"},
+	{"ec2-run-instances", "ec2.amazonaws.com", []string{"ec2:RunInstances"}, "Rhino #3; PF ec2-001 (assumes an instance profile for the role exists)"},
+	{"codebuild-project", "codebuild.amazonaws.com", []string{"codebuild:CreateProject", "codebuild:StartBuild"}, "PF codebuild-001; PMapper codebuild_edges"},
+	{"glue-dev-endpoint", "glue.amazonaws.com", []string{"glue:CreateDevEndpoint"}, "Rhino #19; PF glue-001"},
+	{"glue-job", "glue.amazonaws.com", []string{"glue:CreateJob", "glue:StartJobRun"}, "PF glue-003"},
+	{"cloudformation-stack", "cloudformation.amazonaws.com", []string{"cloudformation:CreateStack"}, "Rhino #21; PF cloudformation-001"},
+	{"sagemaker-notebook", "sagemaker.amazonaws.com", []string{"sagemaker:CreateNotebookInstance", "sagemaker:CreatePresignedNotebookInstanceUrl"}, "Rhino #27; PF sagemaker-001"},
+	{"sagemaker-training-job", "sagemaker.amazonaws.com", []string{"sagemaker:CreateTrainingJob"}, "PF sagemaker-002"},
+	{"sagemaker-processing-job", "sagemaker.amazonaws.com", []string{"sagemaker:CreateProcessingJob"}, "PF sagemaker-003"},
+	{"apprunner-create-service", "tasks.apprunner.amazonaws.com", []string{"apprunner:CreateService"}, "PF apprunner-001"},
+}
+
+// capabilityGrant: actions (on some resource) that let A grant itself the
+// ability to run containers without holding a deploy recipe.
+type capabilityGrant struct {
+	id       string
+	kind     graph.EdgeKind
+	actions  []string
+	indirect bool
+	source   string
+}
+
+var capabilityGrants = []capabilityGrant{
+	{"eks-access-entry", graph.EdgeCanAssignRole, []string{"eks:CreateAccessEntry", "eks:AssociateAccessPolicy"}, false,
+		"SAR eks:CreateAccessEntry + eks:AssociateAccessPolicy (AmazonEKSClusterAdminPolicy can create pods)"},
+	{"ecr-image-tampering", graph.EdgeCanPushImage, []string{"ecr:GetAuthorizationToken", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"}, true,
+		"SAR ecr:PutImage; image tampering runs on the next pull of a mutable tag"},
+}
+
+// escalate adds escalation edges for every user and role of the account.
+func (d *deriver) escalate(trusts map[string][]string) error {
+	capID := DeployCapabilityID(d.account)
+	var users, roles, groups []graph.Node
+	for _, n := range d.g.SortedNodes() {
+		switch n.Kind {
+		case graph.NodeUser:
+			users = append(users, n)
+		case graph.NodeRole:
+			roles = append(roles, n)
+		case graph.NodeGroup:
+			groups = append(groups, n)
+		}
+	}
+	// Group capabilities: what joining a group grants (its policies alone),
+	// the target of CanAddMember.
+	if err := d.groupCapabilities(groups, capID); err != nil {
+		return err
+	}
+	assumable := map[string][]string{} // principal -> roles it can assume directly
+	for _, e := range d.g.SortedEdges() {
+		if e.Kind == graph.EdgeCanAssume {
+			assumable[e.From] = append(assumable[e.From], e.To)
+		}
+	}
+	for _, a := range d.principals {
+		pp := d.policies(a.ID)
+		vars := d.vars(a)
+		can := func(action string) bool {
+			// Cheap prefilter: any statement allowing the action anywhere.
+			return Evaluate(pp, Request{Action: action, Vars: vars}).Decision == Allowed
+		}
+		edges := 0
+		add := func(e graph.Edge) error {
+			edges++
+			if e.To == capID {
+				if err := d.ensureCapability(); err != nil {
+					return err
+				}
+			}
+			return d.g.AddEdge(e)
+		}
+		// Self-escalation first: a principal that can rewrite its own
+		// permissions reaches everything; like PMapper, it gets no
+		// principal-to-principal edges (they would add nothing).
+		self, err := d.selfEscalation(a, pp, vars, assumable, capID)
+		if err != nil {
+			return err
+		}
+		for _, e := range self {
+			if err := add(e); err != nil {
+				return err
+			}
+		}
+		if len(self) > 0 {
+			continue
+		}
+		for _, cg := range capabilityGrants {
+			res, ok := d.allOf(pp, vars, cg.actions, "")
+			if !ok {
+				continue
+			}
+			e := graph.Edge{From: a.ID, Kind: cg.kind, To: capID, Evidence: mergeEvidence(statementEvidence(res.refs, cg.id)), Attrs: map[string]string{"technique": cg.id, "source": cg.source}}
+			if cg.indirect {
+				e.Attrs["indirect"] = "true"
+			}
+			e.Conditional, e.Condition = res.conditional, res.condition()
+			if err := add(e); err != nil {
+				return err
+			}
+		}
+		if a.Kind == graph.NodeUser && can("iam:AddUserToGroup") {
+			member := map[string]bool{}
+			for _, gid := range d.res.g.Targets(a.ID, graph.EdgeMemberOf) {
+				member[gid] = true
+			}
+			for _, g := range groups {
+				if member[g.ID] {
+					continue
+				}
+				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanAddMember, g, "iam:AddUserToGroup", "Rhino #13; PF iam-013"); err != nil {
+					return err
+				}
+			}
+		}
+		for _, act := range []string{"iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"} {
+			if !can(act) {
+				continue
+			}
+			for _, u := range users {
+				if u.ID == a.ID {
+					continue
+				}
+				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanCreateKey, u, act, "Rhino #4-6; PF iam-002/004/006"); err != nil {
+					return err
+				}
+			}
+		}
+		if can("iam:UpdateAssumeRolePolicy") {
+			for _, r := range roles {
+				if r.ID == a.ID || r.Attrs["service_linked"] == "true" {
+					continue
+				}
+				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanUpdateTrust, r, "iam:UpdateAssumeRolePolicy", "Rhino #14; PF iam-012"); err != nil {
+					return err
+				}
+			}
+		}
+		if can("iam:PassRole") {
+			if err := d.passRoleEdges(add, a, pp, vars, trusts); err != nil {
+				return err
+			}
+		}
+		_ = edges
+	}
+	return nil
+}
+
+// allOfResult collects the statements that allowed a set of actions.
+type allOfResult struct {
+	refs        []StatementRef
+	conditional bool
+	conds       []string
+}
+
+func (r allOfResult) condition() string {
+	if !r.conditional {
+		return ""
+	}
+	return strings.Join(r.conds, " and ")
+}
+
+func (r *allOfResult) add(res Result) {
+	r.refs = append(r.refs, res.Allow...)
+	if res.Conditional {
+		r.conditional = true
+		for _, c := range res.Conditions {
+			r.conds = appendUnique(r.conds, c)
+		}
+	}
+}
+
+// allOf reports whether every action is allowed (on resource, or on some
+// resource when empty) and with which statements.
+func (d *deriver) allOf(pp *PrincipalPolicies, vars map[string]string, actions []string, resource string) (allOfResult, bool) {
+	var out allOfResult
+	for _, act := range actions {
+		res := Evaluate(pp, Request{Action: act, Resource: resource, Vars: vars})
+		if res.Decision != Allowed {
+			return out, false
+		}
+		out.add(res)
+	}
+	return out, true
+}
+
+// targetEdge adds a -kind-> target when action is allowed on target's ARN.
+func (d *deriver) targetEdge(add func(graph.Edge) error, a graph.Node, pp *PrincipalPolicies, vars map[string]string, kind graph.EdgeKind, target graph.Node, action, source string) error {
+	res := Evaluate(pp, Request{Action: action, Resource: target.Attrs["arn"], Vars: vars})
+	if res.Decision != Allowed {
+		return nil
+	}
+	e := graph.Edge{From: a.ID, Kind: kind, To: target.ID, Evidence: mergeEvidence(statementEvidence(res.Allow, action+" on "+target.Name)),
+		Attrs: map[string]string{"technique": action, "source": source}}
+	if res.Conditional {
+		e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
+	}
+	return add(e)
+}
+
+func (d *deriver) passRoleEdges(add func(graph.Edge) error, a graph.Node, pp *PrincipalPolicies, vars map[string]string, trusts map[string][]string) error {
+	done := map[string]bool{}
+	for _, rule := range passRoleRules {
+		svcRes, ok := d.allOf(pp, vars, rule.actions, "")
+		if !ok {
+			continue
+		}
+		passVars := WithVar(vars, "iam:PassedToService", rule.service)
+		for _, roleID := range trusts[rule.service] {
+			if roleID == a.ID || done[roleID] {
+				continue
+			}
+			role := d.g.Nodes[roleID]
+			pr := Evaluate(pp, Request{Action: "iam:PassRole", Resource: role.Attrs["arn"], Vars: passVars})
+			if pr.Decision != Allowed {
+				continue
+			}
+			done[roleID] = true
+			res := svcRes
+			res.add(pr)
+			e := graph.Edge{From: a.ID, Kind: graph.EdgeCanPassRole, To: roleID,
+				Evidence: mergeEvidence(statementEvidence(res.refs, fmt.Sprintf("%s: pass %s to %s", rule.id, role.Name, rule.service))),
+				Attrs:    map[string]string{"technique": rule.id, "source": rule.source}}
+			e.Conditional, e.Condition = res.conditional, res.condition()
+			if err := add(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// selfEscalation finds ways a principal can rewrite the permissions of
+// something it is or controls: itself, its groups, roles it can assume, and
+// the customer-managed policies attached to any of those.
+func (d *deriver) selfEscalation(a graph.Node, pp *PrincipalPolicies, vars map[string]string, assumable map[string][]string, capID string) ([]graph.Edge, error) {
+	type controlled struct {
+		node graph.Node
+		how  string
+	}
+	var ctl []controlled
+	ctl = append(ctl, controlled{a, "itself"})
+	for _, gid := range d.res.g.Targets(a.ID, graph.EdgeMemberOf) {
+		if g, ok := d.g.Nodes[gid]; ok {
+			ctl = append(ctl, controlled{g, "its group " + g.Name})
+		}
+	}
+	for _, rid := range assumable[a.ID] {
+		if r, ok := d.g.Nodes[rid]; ok && rid != a.ID {
+			ctl = append(ctl, controlled{r, "role " + r.Name + " it can assume"})
+		}
+	}
+	var edges []graph.Edge
+	attach := map[graph.NodeKind][]string{
+		graph.NodeUser:  {"iam:AttachUserPolicy", "iam:PutUserPolicy"},
+		graph.NodeGroup: {"iam:AttachGroupPolicy", "iam:PutGroupPolicy"},
+		graph.NodeRole:  {"iam:AttachRolePolicy", "iam:PutRolePolicy"},
+	}
+	for _, c := range ctl {
+		for _, act := range attach[c.node.Kind] {
+			res := Evaluate(pp, Request{Action: act, Resource: c.node.Attrs["arn"], Vars: vars})
+			if res.Decision != Allowed {
+				continue
+			}
+			e := graph.Edge{From: a.ID, Kind: graph.EdgeCanAttachPolicy, To: capID,
+				Evidence: mergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s (%s)", act, c.node.Name, c.how))),
+				Attrs:    map[string]string{"technique": act, "target": c.node.ID, "source": "Rhino #7-12; PF iam-005..011"}}
+			if res.Conditional {
+				e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
+			}
+			edges = append(edges, e)
+			break
+		}
+		if len(edges) > 0 && !edges[len(edges)-1].Conditional {
+			return edges, nil
+		}
+		for _, pid := range d.res.g.Targets(c.node.ID, graph.EdgeHasPolicy) {
+			p := d.g.Nodes[pid]
+			if p.Attrs["inline"] == "true" || p.Attrs["aws_managed"] == "true" || p.Attrs["arn"] == "" {
+				continue
+			}
+			for _, act := range []string{"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"} {
+				res := Evaluate(pp, Request{Action: act, Resource: p.Attrs["arn"], Vars: vars})
+				if res.Decision != Allowed {
+					continue
+				}
+				e := graph.Edge{From: a.ID, Kind: graph.EdgeCanEditPolicy, To: capID,
+					Evidence: mergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s, attached to %s (%s)", act, p.Name, c.node.Name, c.how))),
+					Attrs:    map[string]string{"technique": act, "target": p.ID, "source": "Rhino #1-2; PF iam-001"}}
+				if res.Conditional {
+					e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
+				}
+				edges = append(edges, e)
+				if !res.Conditional {
+					return edges, nil
+				}
+			}
+		}
+	}
+	return edges, nil
+}
+
+// groupCapabilities gives each AWS group a Can edge when its own policies
+// satisfy a deploy recipe: what joining it grants. Members' own Can edges
+// already include group policies (and their Denies), so queries do not
+// walk from an AWS group to its members.
+func (d *deriver) groupCapabilities(groups []graph.Node, capID string) error {
+	for _, g := range groups {
+		pp := d.res.PrincipalPolicies(g.ID)
+		results := d.recipesFor(g, pp, map[string]string{tagsComplete: ""})
+		if len(results) == 0 {
+			continue
+		}
+		if err := d.ensureCapability(); err != nil {
+			return err
+		}
+		if err := d.g.AddEdge(canEdge(g.ID, capID, results, pp)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
