@@ -38,31 +38,93 @@ type Options struct {
 }
 
 // Collect runs c and returns its evaluated source graphs without storing
-// them (used by Run, the demo and tests).
-func Collect(ctx context.Context, c Collector) ([]*graph.SourceGraph, error) {
+// them (used by Run, the demo and tests). extra adds graphs that the
+// derivation may consult but that are not re-written (the latest stored
+// Organizations data and other accounts).
+func Collect(ctx context.Context, c Collector, extra ...*graph.SourceGraph) ([]*graph.SourceGraph, error) {
 	col := graph.NewCollection()
 	if err := c.Collect(ctx, col); err != nil {
 		return col.Sources(), err
 	}
+	sources := col.Sources()
+	if err := DeriveAll(sources, extra); err != nil {
+		return sources, err
+	}
+	return sources, nil
+}
+
+// DeriveAll derives every collected source. Each sees the other sources of
+// the run and the extra graphs (a source collected now replaces its stored
+// version in the context).
+func DeriveAll(sources, extra []*graph.SourceGraph) error {
 	deploy, err := catalog.LoadDeploy()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, g := range col.Sources() {
-		if err := Derive(g, deploy); err != nil {
-			return col.Sources(), err
+	fresh := map[string]bool{}
+	for _, g := range sources {
+		fresh[g.Source] = true
+	}
+	var others []*graph.SourceGraph
+	for _, g := range extra {
+		if !fresh[g.Source] {
+			others = append(others, g)
 		}
 	}
-	return col.Sources(), nil
+	for _, g := range sources {
+		var ctxGraphs []*graph.SourceGraph
+		for _, o := range append(append([]*graph.SourceGraph{}, sources...), others...) {
+			if o != g {
+				ctxGraphs = append(ctxGraphs, o)
+			}
+		}
+		if err := Derive(g, deploy, ctxGraphs...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Derive adds the evaluated edges for one source, by provider.
-func Derive(g *graph.SourceGraph, deploy *catalog.Deploy) error {
+func Derive(g *graph.SourceGraph, deploy *catalog.Deploy, others ...*graph.SourceGraph) error {
 	switch {
 	case strings.HasPrefix(g.Source, "aws:"):
-		return awspolicy.Derive(g, deploy.AWS)
+		return awspolicy.Derive(g, deploy.AWS, others...)
+	case strings.HasPrefix(g.Source, "aws-org:"):
+		return nil // structure and SCPs only; applied when accounts are derived
 	}
 	return fmt.Errorf("derive: no evaluator for source %q", g.Source)
+}
+
+// contextFrom loads the latest complete snapshots of AWS sources (accounts
+// and organisations) from the store, for cross-account and SCP evaluation.
+func contextFrom(ctx context.Context, st Store, at time.Time) ([]*graph.SourceGraph, error) {
+	r, ok := st.(contextReader)
+	if !ok {
+		return nil, nil
+	}
+	ms, err := r.LatestAt(ctx, at)
+	if err != nil {
+		return nil, fmt.Errorf("load context snapshots: %w", err)
+	}
+	var out []*graph.SourceGraph
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Source, "aws:") && !strings.HasPrefix(m.Source, "aws-org:") {
+			continue
+		}
+		g, err := r.ReadSnapshot(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("load context snapshot %s: %w", m.ID, err)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// contextReader is the optional read side of a Store.
+type contextReader interface {
+	LatestAt(ctx context.Context, at time.Time) ([]graph.Manifest, error)
+	ReadSnapshot(ctx context.Context, m graph.Manifest) (*graph.SourceGraph, error)
 }
 
 // Run collects, derives and stores. On failure nothing is written to the
@@ -77,7 +139,11 @@ func Run(ctx context.Context, c Collector, st Store, o Options) ([]graph.Manifes
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	sources, err := Collect(ctx, c)
+	stored, err := contextFrom(ctx, st, at)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := Collect(ctx, c, stored...)
 	if err != nil {
 		reason := err.Error()
 		var recorded []graph.Manifest

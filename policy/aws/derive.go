@@ -9,29 +9,64 @@ import (
 	"permgraph/graph"
 )
 
-// sourceGraph adapts a collected SourceGraph to the Graph interface.
-type sourceGraph struct {
-	g   *graph.SourceGraph
+// multiGraph adapts the account being derived plus context graphs (the
+// organisation's structure and SCPs, other accounts of the same run) to the
+// Graph interface. Nodes present in several graphs merge; the first wins.
+type multiGraph struct {
+	gs  []*graph.SourceGraph
 	out map[string]map[graph.EdgeKind][]string
 }
 
-func newSourceGraph(g *graph.SourceGraph) *sourceGraph {
-	sg := &sourceGraph{g: g, out: map[string]map[graph.EdgeKind][]string{}}
-	for _, e := range g.SortedEdges() {
-		m := sg.out[e.From]
-		if m == nil {
-			m = map[graph.EdgeKind][]string{}
-			sg.out[e.From] = m
+func newMultiGraph(gs ...*graph.SourceGraph) *multiGraph {
+	mg := &multiGraph{gs: gs, out: map[string]map[graph.EdgeKind][]string{}}
+	for _, g := range gs {
+		for _, e := range g.SortedEdges() {
+			m := mg.out[e.From]
+			if m == nil {
+				m = map[graph.EdgeKind][]string{}
+				mg.out[e.From] = m
+			}
+			m[e.Kind] = append(m[e.Kind], e.To)
 		}
-		m[e.Kind] = append(m[e.Kind], e.To)
 	}
-	return sg
+	return mg
 }
 
-func (s *sourceGraph) Node(id string) (graph.Node, bool) { n, ok := s.g.Nodes[id]; return n, ok }
-func (s *sourceGraph) Targets(id string, k graph.EdgeKind) []string {
-	return s.out[id][k]
+func (m *multiGraph) Node(id string) (graph.Node, bool) {
+	var out graph.Node
+	found := false
+	for _, g := range m.gs {
+		n, ok := g.Nodes[id]
+		if !ok {
+			continue
+		}
+		if !found {
+			out, found = n, true
+			continue
+		}
+		for k, v := range n.Attrs {
+			if _, ok := out.Attrs[k]; !ok {
+				if out.Attrs == nil || len(out.Attrs) == 0 {
+					out.Attrs = map[string]string{}
+				} else {
+					out.Attrs = cloneAttrs(out.Attrs)
+				}
+				out.Attrs[k] = v
+			}
+		}
+	}
+	return out, found
 }
+
+func cloneAttrs(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m)+2)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (m *multiGraph) Targets(id string, k graph.EdgeKind) []string { return m.out[id][k] }
 
 // DeployCapabilityID is the capability node of "deploy a container" in an account.
 func DeployCapabilityID(account string) string { return "cap:deploy-container:aws:" + account }
@@ -40,14 +75,18 @@ func DeployCapabilityID(account string) string { return "cap:deploy-container:aw
 // policies: CanAssume edges (trust policy AND, where needed, identity policy)
 // and Can edges to the account's deploy-container capability. Evidence on
 // each edge names the statements that decided it.
-func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe) error {
+//
+// others holds other graphs of the same organisation: the Organizations
+// source (for SCPs) and other AWS accounts (to resolve cross-account trust to
+// concrete principals). It may be empty.
+func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*graph.SourceGraph) error {
 	account := strings.TrimPrefix(g.Source, "aws:")
 	if account == g.Source || account == "" {
 		return fmt.Errorf("derive AWS edges: source %q is not an AWS account", g.Source)
 	}
-	sg := newSourceGraph(g)
+	sg := newMultiGraph(append([]*graph.SourceGraph{g}, others...)...)
 	res := NewResolver(sg)
-	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}}
+	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
 	for _, n := range g.SortedNodes() {
 		if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
 			d.principals = append(d.principals, n)
@@ -88,6 +127,62 @@ type deriver struct {
 	trusts     map[string][]string // service -> roles that trust it
 	capAdded   bool
 	incomplete int
+	context    []*graph.SourceGraph
+	externals  map[string][]graph.Node // account -> users and roles, from context
+}
+
+// external returns the users and roles of another account found in the
+// context graphs.
+func (d *deriver) external(account string) []graph.Node {
+	if d.externals == nil {
+		d.externals = map[string][]graph.Node{}
+		for _, c := range d.context {
+			acct := strings.TrimPrefix(c.Source, "aws:")
+			if acct == c.Source || acct == d.account {
+				continue
+			}
+			for _, n := range c.SortedNodes() {
+				if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
+					d.externals[acct] = append(d.externals[acct], n)
+				}
+			}
+		}
+	}
+	return d.externals[account]
+}
+
+// crossAccount adds CanAssume edges from principals of another collected
+// account into role when the trust statement naming value (an account or a
+// principal ARN) allows them and their identity policies allow
+// sts:AssumeRole on the role.
+func (d *deriver) crossAccount(role graph.Node, trust *Document, value, acct string) error {
+	roleARN := role.Attrs["arn"]
+	for _, p := range d.external(acct) {
+		if !isAccountPrincipal(value) && p.Attrs["arn"] != value {
+			continue
+		}
+		vars := d.vars(p)
+		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: acct, Vars: vars})
+		if !tr.Allowed {
+			continue
+		}
+		idr := Evaluate(d.policies(p.ID), Request{Action: "sts:AssumeRole", Resource: roleARN, Vars: vars})
+		if idr.Decision != Allowed {
+			continue
+		}
+		e := graph.Edge{From: p.ID, Kind: graph.EdgeCanAssume, To: role.ID,
+			Evidence:    append(trustEvidence(role.ID, tr), statementEvidence(idr.Allow, "cross-account sts:AssumeRole")...),
+			Conditional: tr.Conditional || idr.Conditional, Attrs: map[string]string{"cross_account": acct}}
+		if e.Conditional {
+			e.Condition = firstNonEmpty(tr.Condition, strings.Join(idr.Conditions, " and "))
+		}
+		// No node is added: the principal belongs to its own account's
+		// source, and views merge sources by node id.
+		if err := d.g.AddEdge(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *deriver) vars(n graph.Node) map[string]string {
@@ -200,9 +295,16 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 			allInAccount = true
 		case acct == d.account:
 			specific = append(specific, v)
+		case acct != "" && len(d.external(acct)) > 0:
+			// The other account is in this run or the store: resolve the
+			// trust to its concrete principals, each needing its own
+			// identity allow (cross-account always does).
+			if err := d.crossAccount(role, trust, v, acct); err != nil {
+				return nil, err
+			}
 		case acct != "":
-			// Another account: whether its principals may call AssumeRole is
-			// decided by their own policies, which this source cannot see.
+			// Another account we have not collected: whether its principals
+			// may call AssumeRole is decided by their own policies.
 			tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: v, Account: acct})
 			if !tr.Allowed {
 				continue

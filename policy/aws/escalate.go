@@ -101,10 +101,15 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 		}
 		// Self-escalation first: a principal that can rewrite its own
 		// permissions reaches everything; like PMapper, it gets no
-		// principal-to-principal edges (they would add nothing).
-		self, err := d.selfEscalation(a, pp, vars, assumable, capID)
-		if err != nil {
-			return err
+		// principal-to-principal edges (they would add nothing). Rewriting
+		// identity policies cannot lift a boundary or an SCP, so the edge
+		// exists only if deploying is possible under those.
+		var self []graph.Edge
+		if d.deployPossible(a, pp) {
+			var err error
+			if self, err = d.selfEscalation(a, pp, vars, assumable, capID); err != nil {
+				return err
+			}
 		}
 		for _, e := range self {
 			if err := add(e); err != nil {
@@ -357,4 +362,16 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// deployPossible reports whether some deploy recipe could be allowed for a
+// principal if its identity policies allowed everything: its boundary and
+// SCPs still apply.
+func (d *deriver) deployPossible(p graph.Node, pp *PrincipalPolicies) bool {
+	if pp.Boundary == nil && len(pp.SCPs) == 0 {
+		return true
+	}
+	adminDoc, _ := Parse(`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	hyp := &PrincipalPolicies{Identity: []Policy{{ID: "hypothetical", Name: "hypothetical admin", Doc: adminDoc}}, Boundary: pp.Boundary, SCPs: pp.SCPs}
+	return len(d.recipesFor(p, hyp, d.vars(p))) > 0
 }

@@ -21,9 +21,22 @@ type PrincipalPolicies struct {
 	Identity []Policy
 	// Boundary caps Identity; nil when the principal has no boundary.
 	Boundary *Policy
+	// SCPs are the service control policies on the principal's account's
+	// path from the organisation root down to the account, one level each;
+	// nil when no Organizations data applies (no org data, the management
+	// account, service-linked roles, SCPs disabled).
+	SCPs []SCPLevel
 	// Incomplete lists reasons the set is known to be partial (a policy
 	// attached but not exported, a document that failed to parse).
 	Incomplete []string
+}
+
+// SCPLevel is the SCPs attached at one level (root, OU or account). Every
+// level must allow a request; within a level one allowing SCP suffices.
+type SCPLevel struct {
+	Scope    string // node id of the root, OU or account
+	Name     string
+	Policies []Policy
 }
 
 // Request is one authorization question. An empty Resource means "some
@@ -68,6 +81,8 @@ type StatementRef struct {
 	Condition  string `json:"condition,omitempty"`
 	// Boundary is true for statements of a permissions boundary.
 	Boundary bool `json:"boundary,omitempty"`
+	// SCP names the organisation level (root/OU/account) of an SCP statement.
+	SCP string `json:"scp,omitempty"`
 }
 
 // Result is a three-valued answer: denied, allowed, or allowed only if a
@@ -131,14 +146,30 @@ func Evaluate(pp *PrincipalPolicies, req Request) Result {
 	if pp.Boundary != nil {
 		collect(pp.Boundary, req, true, &bound)
 	}
+	scps := make([]matchSet, len(pp.SCPs))
+	for i := range pp.SCPs {
+		for j := range pp.SCPs[i].Policies {
+			p := pp.SCPs[i].Policies[j]
+			p.Via = "SCP at " + pp.SCPs[i].Name
+			collectSCP(&p, req, pp.SCPs[i].Name, &scps[i])
+		}
+	}
 	res.Deny = append(append(append(res.Deny, ident.denyYes...), bound.denyYes...), append(ident.denyMaybe, bound.denyMaybe...)...)
-	if len(ident.denyYes)+len(bound.denyYes) > 0 {
+	explicit := len(ident.denyYes) + len(bound.denyYes)
+	for i := range scps {
+		res.Deny = append(append(res.Deny, scps[i].denyYes...), scps[i].denyMaybe...)
+		explicit += len(scps[i].denyYes)
+	}
+	if explicit > 0 {
 		res.Decision = ExplicitDeny
 		return res
 	}
 	allowed := ident.allow()
 	if pp.Boundary != nil {
 		allowed = minTri(allowed, bound.allow())
+	}
+	for i := range scps {
+		allowed = minTri(allowed, scps[i].allow())
 	}
 	if allowed == triNo {
 		res.Decision = ImplicitDeny
@@ -147,8 +178,14 @@ func Evaluate(pp *PrincipalPolicies, req Request) Result {
 	res.Decision = Allowed
 	if allowed == triYes {
 		res.Allow = append(ident.allowYes, bound.allowYes...)
+		for i := range scps {
+			res.Allow = append(res.Allow, scps[i].allowYes...)
+		}
 	} else {
 		res.Allow = append(append(ident.allowYes, ident.allowMaybe...), append(bound.allowYes, bound.allowMaybe...)...)
+		for i := range scps {
+			res.Allow = append(append(res.Allow, scps[i].allowYes...), scps[i].allowMaybe...)
+		}
 		res.Conditional = true
 		for _, s := range res.Allow {
 			if s.Condition != "" {
@@ -156,7 +193,11 @@ func Evaluate(pp *PrincipalPolicies, req Request) Result {
 			}
 		}
 	}
-	for _, d := range append(ident.denyMaybe, bound.denyMaybe...) {
+	maybeDenies := append(append([]StatementRef{}, ident.denyMaybe...), bound.denyMaybe...)
+	for i := range scps {
+		maybeDenies = append(maybeDenies, scps[i].denyMaybe...)
+	}
+	for _, d := range maybeDenies {
 		// A conditional Deny makes the allow depend on the request: the
 		// request is allowed only when the deny's condition does not hold.
 		res.Conditional = true
@@ -172,6 +213,16 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// collectSCP is collect for an SCP: statements are marked with their level.
+func collectSCP(p *Policy, req Request, level string, m *matchSet) {
+	collect(p, req, false, m)
+	for _, list := range []*[]StatementRef{&m.allowYes, &m.allowMaybe, &m.denyYes, &m.denyMaybe} {
+		for i := range *list {
+			(*list)[i].SCP = level
+		}
+	}
 }
 
 func collect(p *Policy, req Request, boundary bool, m *matchSet) {

@@ -106,3 +106,12 @@ func trustService(svc string) string {
 }
 
 const trustAccount = `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`
+
+func mustDeploy(t *testing.T) []catalog.DeployRecipe {
+	t.Helper()
+	d, err := catalog.LoadDeploy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.AWS
+}

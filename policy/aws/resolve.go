@@ -99,6 +99,7 @@ func (r *Resolver) PrincipalPolicies(id string) *PrincipalPolicies {
 		}
 		add(gid, "group "+name)
 	}
+	pp.SCPs = r.scpChain(id, pp)
 	if b := r.g.Targets(id, graph.EdgeHasBoundary); len(b) > 0 {
 		if p := r.policy(b[0], "boundary", pp); p != nil {
 			pp.Boundary = p
@@ -109,6 +110,63 @@ func (r *Resolver) PrincipalPolicies(id string) *PrincipalPolicies {
 		}
 	}
 	return pp
+}
+
+// scpChain returns the SCP levels that govern a principal, root first, or
+// nil when none apply. The Organizations collector links each account and
+// OU to its parent through the "parent" attribute and attaches SCPs with
+// HasPolicy edges.
+func (r *Resolver) scpChain(id string, pp *PrincipalPolicies) []SCPLevel {
+	n, ok := r.g.Node(id)
+	if !ok || n.Attrs["service_linked"] == "true" {
+		return nil // SCPs do not restrict service-linked roles
+	}
+	acct := accountOf(n.Attrs["arn"])
+	if acct == "" {
+		return nil
+	}
+	an, ok := r.g.Node("aws:account:" + acct)
+	if !ok || an.Attrs["org"] == "" || an.Attrs["management"] == "true" {
+		return nil // no Organizations data, or the management account (SCPs never apply)
+	}
+	var chain []graph.Node
+	seen := map[string]bool{}
+	for cur := an; ; {
+		chain = append(chain, cur)
+		seen[cur.ID] = true
+		parent := cur.Attrs["parent"]
+		if parent == "" || seen[parent] {
+			break
+		}
+		next, ok := r.g.Node(parent)
+		if !ok {
+			pp.Incomplete = append(pp.Incomplete, fmt.Sprintf("organisation parent %s of %s is missing; SCPs not evaluated", parent, cur.ID))
+			return nil
+		}
+		cur = next
+	}
+	root := chain[len(chain)-1]
+	if root.Attrs["scp_enabled"] == "false" {
+		return nil
+	}
+	levels := make([]SCPLevel, 0, len(chain))
+	for i := len(chain) - 1; i >= 0; i-- {
+		lvl := SCPLevel{Scope: chain[i].ID, Name: chain[i].Name}
+		if lvl.Name == "" {
+			lvl.Name = chain[i].ID
+		}
+		for _, pid := range r.g.Targets(chain[i].ID, graph.EdgeHasPolicy) {
+			pn, ok := r.g.Node(pid)
+			if !ok || pn.Attrs["policy_type"] != "SERVICE_CONTROL_POLICY" {
+				continue
+			}
+			if p := r.policy(pid, "SCP", pp); p != nil {
+				lvl.Policies = append(lvl.Policies, *p)
+			}
+		}
+		levels = append(levels, lvl)
+	}
+	return levels
 }
 
 // Trust returns the parsed trust policy of a role.
