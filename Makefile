@@ -23,6 +23,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchWildcard$$' -fuzztime $(FUZZTIME) ./policy/aws/
+	$(GO) test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
 
 lint:

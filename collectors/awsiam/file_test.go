@@ -200,3 +200,17 @@ func FuzzImportGAAD(f *testing.F) {
 		}
 	})
 }
+
+func TestManagedPolicyDefaultVersionOnly(t *testing.T) {
+	// The sample's managed policies keep a non-default v1 allowing "*"; only
+	// the default version is the policy's document.
+	col, _, err := importFile(t, "../../testdata/sample-org/aws-111122223333.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := col.Sources()[0]
+	p := g.Nodes["aws:arn:aws:iam::111122223333:policy/platform/DeployersPolicy"]
+	if p.Attrs["default_version"] != "v2" || strings.Contains(p.Attrs["document"], `"Action":"*"`) || !strings.Contains(p.Attrs["document"], "RunContainers") {
+		t.Fatalf("DeployersPolicy: want the v2 document, got %+v", p.Attrs)
+	}
+}

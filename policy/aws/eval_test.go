@@ -37,6 +37,8 @@ const (
 	allowWildQ    = `{"Statement":[{"Effect":"Allow","Action":"ecs:?unTask","Resource":"*"}]}`
 	allowPassApp  = `{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::111122223333:role/app/*"}]}`
 	allowDenyS3   = `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::prod"}]}`
+	denyNotECS    = `{"Statement":[{"Effect":"Deny","NotAction":["ecs:*"],"Resource":"*"}]}`
+	denyNotIAMRes = `{"Statement":[{"Effect":"Deny","NotAction":"iam:Get*","NotResource":"arn:aws:iam::111122223333:role/public"}]}`
 	allowTaskOnly = `{"Statement":[{"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:s3:::not-ecs"}]}`
 )
 
@@ -64,6 +66,10 @@ func TestEvaluate(t *testing.T) {
 		{"conditions marked", "conditional deny alone still denies implicitly", []string{denyCondIP}, "", Request{Action: "ecs:RunTask"}, ImplicitDeny, false},
 		{"NotAction", "allow everything but iam", []string{allowNotIAM}, "", Request{Action: "ecs:RunTask"}, Allowed, false},
 		{"NotAction", "excluded action not granted", []string{allowNotIAM}, "", Request{Action: "iam:PassRole", Resource: "arn:aws:iam::111122223333:role/x"}, ImplicitDeny, false},
+		{"NotAction+Deny", "deny all but ECS leaves ECS", []string{allowEcsStar, denyNotECS}, "", Request{Action: "ecs:RunTask"}, Allowed, false},
+		{"NotAction+Deny", "deny all but ECS blocks S3", []string{allowS3Star, denyNotECS}, "", Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}, ExplicitDeny, false},
+		{"NotAction+Deny", "NotAction with NotResource: excluded resource passes", []string{allowS3Star, denyNotIAMRes}, "", Request{Action: "s3:GetObject", Resource: "arn:aws:iam::111122223333:role/public"}, Allowed, false},
+		{"NotAction+Deny", "NotAction with NotResource: other resource denied", []string{allowS3Star, denyNotIAMRes}, "", Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}, ExplicitDeny, false},
 		{"resource wildcard", "task definition family", []string{allowTaskDef}, "", Request{Action: "ecs:RunTask", Resource: "arn:aws:ecs:us-east-1:111122223333:task-definition/app:7"}, Allowed, false},
 		{"resource wildcard", "other family", []string{allowTaskDef}, "", Request{Action: "ecs:RunTask", Resource: "arn:aws:ecs:us-east-1:111122223333:task-definition/web:7"}, ImplicitDeny, false},
 		{"resource any", "scoped allow counts for some resource", []string{allowTaskDef}, "", Request{Action: "ecs:RunTask"}, Allowed, false},
