@@ -25,6 +25,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchWildcard$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
+	$(GO) test -run '^$$' -fuzz '^FuzzImportOrg$$' -fuzztime $(FUZZTIME) ./collectors/awsorg/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -8,12 +8,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"permgraph/collectors/awsiam"
+	"permgraph/collectors/awsorg"
 	"permgraph/graph"
 	"permgraph/ingest"
 )
 
 type collectAWSOptions struct {
-	From           string
+	From           []string
+	OrgFrom        string
+	Org            bool
+	OrgRole        string
+	Accounts       []string
 	Profile        string
 	Region         string
 	EndpointURL    string
@@ -36,14 +41,25 @@ Live: uses the AWS SDK default credential chain (environment, shared config and
 --profile, SSO) and needs iam:GetAccountAuthorizationDetails.
 Offline: --from FILE reads the output of
   aws iam get-account-authorization-details > FILE
-(AWS CLI or boto3 style; no credentials needed).`,
+(AWS CLI or boto3 style; no credentials needed). Repeat --from for several
+accounts; add --org-from ORG.json (docs/aws-organizations.md) so SCPs apply
+and cross-account trust resolves.
+
+Organisation (live): --org reads the organisation (management account or
+delegated administrator) and, with --org-role ROLE, every active member
+account by assuming arn:aws:iam::<account>:role/ROLE; without --org-role only
+the caller's own account's IAM is collected.`,
 		Args: exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCollectAWS(cmd.Context(), g, o)
 		},
 	}
 	f := aws.Flags()
-	f.StringVar(&o.From, "from", "", "import an `aws iam get-account-authorization-details` JSON file instead of calling AWS")
+	f.StringArrayVar(&o.From, "from", nil, "import an `aws iam get-account-authorization-details` JSON file instead of calling AWS (repeatable)")
+	f.StringVar(&o.OrgFrom, "org-from", "", "import an Organizations export (see docs/aws-organizations.md)")
+	f.BoolVar(&o.Org, "org", false, "live: collect the AWS Organization (structure and SCPs)")
+	f.StringVar(&o.OrgRole, "org-role", "", "live with --org: role name to assume in each member account for IAM")
+	f.StringArrayVar(&o.Accounts, "account", nil, "live with --org-role: only these account ids (repeatable)")
 	f.StringVar(&o.Profile, "profile", "", "shared config profile (live)")
 	f.StringVar(&o.Region, "region", "", "region for the IAM endpoint (live; default us-east-1)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "IAM endpoint override (GovCloud, China, private endpoints)")
@@ -58,19 +74,9 @@ func runCollectAWS(ctx context.Context, g *globalOptions, o collectAWSOptions) e
 	if err != nil {
 		return err
 	}
-	if o.From != "" && (o.Profile != "" || o.EndpointURL != "") {
-		return usagef("--from imports a file; --profile and --endpoint-url are for live collection")
-	}
-	var c ingest.Collector
-	hint := "aws:unknown-account"
-	if o.From != "" {
-		c = &awsiam.FileCollector{Path: o.From, Logger: g.logger, AllowTruncated: o.AllowTruncated}
-	} else {
-		client, err := awsiam.NewLiveClient(ctx, awsiam.LiveOptions{Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL})
-		if err != nil {
-			return fmt.Errorf("collect aws: %w", err)
-		}
-		c = &awsiam.LiveCollector{Client: client, Logger: g.logger}
+	c, hint, err := awsCollector(ctx, g, o)
+	if err != nil {
+		return err
 	}
 	st, err := g.openWrite(ctx)
 	if err != nil {
@@ -80,6 +86,59 @@ func runCollectAWS(ctx context.Context, g *globalOptions, o collectAWSOptions) e
 	ms, err := ingest.Run(ctx, c, st, ingest.Options{At: at, SourceHint: hint, Logger: g.logger})
 	printManifests(g, ms)
 	return err
+}
+
+// awsCollector builds the collector for the flags: files, an organisation
+// fan-out, or one live account.
+func awsCollector(ctx context.Context, g *globalOptions, o collectAWSOptions) (ingest.Collector, string, error) {
+	offline := len(o.From) > 0 || o.OrgFrom != ""
+	if offline && (o.Profile != "" || o.EndpointURL != "" || o.Org || o.OrgRole != "") {
+		return nil, "", usagef("--from/--org-from import files; --profile, --endpoint-url, --org and --org-role are for live collection")
+	}
+	if o.OrgRole != "" && !o.Org {
+		return nil, "", usagef("--org-role needs --org")
+	}
+	if offline {
+		var m ingest.Multi
+		if o.OrgFrom != "" {
+			m = append(m, &awsorg.FileCollector{Path: o.OrgFrom, Logger: g.logger})
+		}
+		for _, f := range o.From {
+			m = append(m, &awsiam.FileCollector{Path: f, Logger: g.logger, AllowTruncated: o.AllowTruncated})
+		}
+		hint := "aws:unknown-account"
+		if len(o.From) == 0 {
+			hint = "aws-org:unknown"
+		}
+		return m, hint, nil
+	}
+	iamClient := func(ctx context.Context, assume string) (*awsiam.LiveCollector, error) {
+		client, err := awsiam.NewLiveClient(ctx, awsiam.LiveOptions{Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, Logger: g.logger, AssumeRoleARN: assume})
+		if err != nil {
+			return nil, fmt.Errorf("collect aws: %w", err)
+		}
+		return &awsiam.LiveCollector{Client: client, Logger: g.logger}, nil
+	}
+	if !o.Org {
+		c, err := iamClient(ctx, "")
+		return c, "aws:unknown-account", err
+	}
+	orgClient, err := awsorg.NewLiveClient(ctx, awsorg.LiveOptions{Profile: o.Profile, Region: o.Region, Logger: g.logger})
+	if err != nil {
+		return nil, "", fmt.Errorf("collect aws --org: %w", err)
+	}
+	org := &awsorg.LiveCollector{Client: orgClient, Logger: g.logger}
+	if o.OrgRole == "" {
+		own, err := iamClient(ctx, "")
+		if err != nil {
+			return nil, "", err
+		}
+		return ingest.Multi{org, own}, "aws-org:unknown", nil
+	}
+	fan := &ingest.OrgFanOut{Org: org, Accounts: o.Accounts, Account: func(ctx context.Context, account string) (ingest.Collector, error) {
+		return iamClient(ctx, fmt.Sprintf("arn:aws:iam::%s:role/%s", account, o.OrgRole))
+	}}
+	return fan, "aws-org:unknown", nil
 }
 
 func printManifests(g *globalOptions, ms []graph.Manifest) {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"permgraph/collectors/awsiam"
+	"permgraph/collectors/awsorg"
 	"permgraph/ingest"
 	"permgraph/queries"
 )
@@ -34,9 +35,17 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
 }
 
 func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
-	gaad := filepath.Join(o.Sample, "aws-111122223333.json")
-	if _, err := os.Stat(gaad); err != nil {
-		return fmt.Errorf("demo: sample organisation not found (%w): run from the repository root or pass --sample", err)
+	orgFile := filepath.Join(o.Sample, "aws-org.json")
+	gaads, err := filepath.Glob(filepath.Join(o.Sample, "aws-[0-9]*.json"))
+	if err != nil || len(gaads) == 0 {
+		return fmt.Errorf("demo: sample organisation not found in %s: run from the repository root or pass --sample", o.Sample)
+	}
+	if _, err := os.Stat(orgFile); err != nil {
+		return fmt.Errorf("demo: %w: run from the repository root or pass --sample", err)
+	}
+	collectors := ingest.Multi{&awsorg.FileCollector{Path: orgFile, Logger: g.logger}}
+	for _, f := range gaads {
+		collectors = append(collectors, &awsiam.FileCollector{Path: f, Logger: g.logger})
 	}
 	dir := o.Dir
 	if dir == "" {
@@ -52,8 +61,8 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "== permgraph demo: importing %s into %s\n", gaad, dir)
-	ms, err := ingest.Run(ctx, &awsiam.FileCollector{Path: gaad, Logger: g.logger}, st, ingest.Options{Logger: g.logger})
+	fmt.Fprintf(g.stdout, "== permgraph demo: importing the sample AWS organisation (%s) into %s\n", o.Sample, dir)
+	ms, err := ingest.Run(ctx, collectors, st, ingest.Options{Logger: g.logger})
 	printManifests(g, ms)
 	if err != nil {
 		st.Close()

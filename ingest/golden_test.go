@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"permgraph/collectors/awsiam"
+	"permgraph/collectors/awsorg"
 	"permgraph/graph"
 	"permgraph/queries"
 )
@@ -44,12 +45,20 @@ func golden(t *testing.T, name string, got any) {
 	}
 }
 
-func viewOf(t *testing.T, path string) *graph.View {
+func viewOf(t *testing.T, paths ...string) *graph.View {
 	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("sample not available: %v", err)
+	var m Multi
+	for _, path := range paths {
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("sample not available: %v", err)
+		}
+		if filepath.Base(path) == "aws-org.json" {
+			m = append(m, &awsorg.FileCollector{Path: path})
+			continue
+		}
+		m = append(m, &awsiam.FileCollector{Path: path, AllowTruncated: true})
 	}
-	gs, err := Collect(context.Background(), &awsiam.FileCollector{Path: path, AllowTruncated: true})
+	gs, err := Collect(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,16 +67,18 @@ func viewOf(t *testing.T, path string) *graph.View {
 
 func TestGoldenWhoCanDeploy(t *testing.T) {
 	tests := []struct {
-		name, file string
+		name  string
+		files []string
 	}{
-		{"sample-org", "../testdata/sample-org/aws-111122223333.json"},
-		{"cloudsplaining-test", "../../shared/testdata/gaad/cloudsplaining-test-authz-details.json"},
-		{"cloudmapper-demo", "../../shared/testdata/gaad/cloudmapper-demo-gaad.json"},
-		{"cloudsplaining-v2", "../../shared/testdata/gaad/cloudsplaining-authz-v2.json"},
+		{"sample-org", []string{"../testdata/sample-org/aws-111122223333.json"}},
+		{"sample-org-multi-account", []string{"../testdata/sample-org/aws-org.json", "../testdata/sample-org/aws-111122223333.json", "../testdata/sample-org/aws-444455556666.json"}},
+		{"cloudsplaining-test", []string{"../../shared/testdata/gaad/cloudsplaining-test-authz-details.json"}},
+		{"cloudmapper-demo", []string{"../../shared/testdata/gaad/cloudmapper-demo-gaad.json"}},
+		{"cloudsplaining-v2", []string{"../../shared/testdata/gaad/cloudsplaining-authz-v2.json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := viewOf(t, tt.file)
+			v := viewOf(t, tt.files...)
 			res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
 			if err != nil {
 				t.Fatal(err)
@@ -134,5 +145,25 @@ func TestSampleOrgAnswers(t *testing.T) {
 	}
 	if !names["alice"] || !names["bob"] || names["carol"] || names["erin"] {
 		t.Errorf("who-can ecs:RunTask = %v", names)
+	}
+}
+
+func TestSampleOrgAcrossAccounts(t *testing.T) {
+	v := viewOf(t, "../testdata/sample-org/aws-org.json", "../testdata/sample-org/aws-111122223333.json", "../testdata/sample-org/aws-444455556666.json")
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Principals {
+		if p.Name == "sandbox-dev" {
+			t.Errorf("sandbox-dev holds ecs:* and PassRole but the Sandbox SCP denies deploys: %+v", p)
+		}
+	}
+	path, err := queries.FindPath(v, "ops-bot", "AuditRole", queries.PathOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(path.Paths) != 1 || !path.Paths[0].Conditional || path.Paths[0].Hops[0].Edge != "CanAssume" {
+		t.Fatalf("ops-bot should reach prod's AuditRole across accounts, conditionally (ExternalId): %+v", path.Paths)
 	}
 }

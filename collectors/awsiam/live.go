@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
@@ -73,6 +75,10 @@ type LiveOptions struct {
 	// Logger receives the SDK's retry messages at debug level. Request and
 	// signing logs are never enabled, so credentials cannot reach it.
 	Logger *slog.Logger
+	// AssumeRoleARN, when set, makes the client assume this role (with the
+	// default chain's credentials) before calling IAM: how an organisation
+	// run reaches member accounts (e.g. OrganizationAccountAccessRole).
+	AssumeRoleARN string
 }
 
 // NewLiveClient builds an IAM client from the default AWS configuration
@@ -135,6 +141,12 @@ func NewLiveClient(ctx context.Context, o LiveOptions) (*iam.Client, error) {
 			return nil, fmt.Errorf("awsiam: load AWS config for profile %q: %w", o.Profile, err)
 		}
 		return nil, fmt.Errorf("awsiam: load AWS config: %w", err)
+	}
+	if o.AssumeRoleARN != "" {
+		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.AssumeRoleARN, func(ao *stscreds.AssumeRoleOptions) {
+			ao.RoleSessionName = "permgraph-collect"
+		})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
 	client := iam.NewFromConfig(cfg, func(iopts *iam.Options) {
 		if o.EndpointURL != "" {

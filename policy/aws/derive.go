@@ -171,7 +171,7 @@ func (d *deriver) crossAccount(role graph.Node, trust *Document, value, acct str
 			continue
 		}
 		e := graph.Edge{From: p.ID, Kind: graph.EdgeCanAssume, To: role.ID,
-			Evidence:    append(trustEvidence(role.ID, tr), statementEvidence(idr.Allow, "cross-account sts:AssumeRole")...),
+			Evidence:    mergeEvidence(append(trustEvidence(role.ID, tr), statementEvidence(idr.Allow, "cross-account sts:AssumeRole")...)),
 			Conditional: tr.Conditional || idr.Conditional, Attrs: map[string]string{"cross_account": acct}}
 		if e.Conditional {
 			e.Condition = firstNonEmpty(tr.Condition, strings.Join(idr.Conditions, " and "))
@@ -224,6 +224,9 @@ func trustEvidence(roleID string, tr TrustResult) []graph.Evidence {
 func statementEvidence(refs []StatementRef, detail string) []graph.Evidence {
 	var ev []graph.Evidence
 	for _, s := range refs {
+		if s.SCP != "" && s.Effect == "Allow" {
+			continue // SCP allows only pass a request through; they explain nothing
+		}
 		via := ""
 		if s.Via != "" {
 			via = " (" + s.Via + ")"
