@@ -78,12 +78,7 @@ func runCollectAWS(ctx context.Context, g *globalOptions, o collectAWSOptions) e
 	if err != nil {
 		return err
 	}
-	st, err := g.openWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ms, err := ingest.Run(ctx, c, st, ingest.Options{At: at, SourceHint: hint, Logger: g.logger})
+	ms, err := ingest.Run(ctx, c, g.opener(), ingest.Options{At: at, SourceHint: hint, Logger: g.logger})
 	printManifests(g, ms)
 	return err
 }

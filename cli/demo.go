@@ -57,19 +57,13 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		dir = filepath.Join(tmp, "db")
 	}
 	g.DB = dir
-	st, err := g.openWrite(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(g.stdout, "== permgraph demo: importing the sample AWS organisation (%s) into %s\n", o.Sample, dir)
-	ms, err := ingest.Run(ctx, collectors, st, ingest.Options{Logger: g.logger})
+	ms, err := ingest.Run(ctx, collectors, g.opener(), ingest.Options{Logger: g.logger})
 	printManifests(g, ms)
 	if err != nil {
-		st.Close()
 		return err
 	}
-	v, err := st.View(ctx, ms[0].At)
-	st.Close()
+	v, err := g.view(ctx, "")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -50,14 +50,24 @@ func (g *globalOptions) view(ctx context.Context, atFlag string) (*graph.View, e
 	if err != nil {
 		return nil, err
 	}
-	st, err := g.openRead(ctx)
-	if err != nil {
-		return nil, err
+	var v *graph.View
+	if at.IsZero() {
+		// The latest view is a cache file readable without the store's
+		// lock, so queries work while a collection is writing.
+		v, err = graph.LoadLatestView(ctx, g.DB, g.logger)
+		if err != nil && !errors.Is(err, graph.ErrNotFound) {
+			g.logger.Debug("latest view cache unusable; reading the store", "err", err)
+		}
 	}
-	defer st.Close()
-	v, err := st.View(ctx, at)
-	if err != nil {
-		return nil, fmt.Errorf("load graph: %w", err)
+	if v == nil {
+		st, err := g.openRead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		if v, err = st.View(ctx, at); err != nil {
+			return nil, fmt.Errorf("load graph: %w", err)
+		}
 	}
 	if len(v.Manifests()) == 0 {
 		when := "yet"

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"permgraph/graph"
+	"permgraph/ingest"
 )
 
 // Exit codes (ARCHITECTURE.md section 6).
@@ -162,6 +163,18 @@ func (g *globalOptions) openWrite(ctx context.Context) (*graph.Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", g.DB, err)
 	}
 	return st, nil
+}
+
+// opener opens the store read-write for ingest (which opens it only
+// briefly, around reads of context snapshots and the write).
+func (g *globalOptions) opener() ingest.Opener {
+	return func(ctx context.Context) (ingest.Store, error) {
+		st, err := g.openWrite(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

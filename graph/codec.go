@@ -214,11 +214,19 @@ const intervalsVersion = 1
 
 // value: version u8 | n uvarint | (from uvarint | to uvarint | len uvarint | payload)*
 func encodeIntervals(ivs []interval) []byte {
-	size := 2
+	return appendIntervals(make([]byte, 0, intervalsSize(ivs)), ivs)
+}
+
+// intervalsSize is the exact encoded size of ivs.
+func intervalsSize(ivs []interval) int {
+	size := 1 + uvarintLen(uint64(len(ivs)))
 	for _, iv := range ivs {
-		size += 3*binary.MaxVarintLen64/2 + len(iv.payload)
+		size += uvarintLen(iv.from) + uvarintLen(iv.to) + uvarintLen(uint64(len(iv.payload))) + len(iv.payload)
 	}
-	b := make([]byte, 0, size)
+	return size
+}
+
+func appendIntervals(b []byte, ivs []interval) []byte {
 	b = append(b, intervalsVersion)
 	b = binary.AppendUvarint(b, uint64(len(ivs)))
 	for _, iv := range ivs {
@@ -269,4 +277,12 @@ func payloadAt(v []byte, seq uint64) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("decode item value: %w", d.err)
 	}
 	return nil, false, nil
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -146,3 +147,6 @@ func validateSource(source string) error {
 func prefixIter(txn *badger.Txn, prefix []byte) *badger.Iterator {
 	return txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 }
+
+// errNoMmap makes readViewFile fall back to reading the file into memory.
+var errNoMmap = errors.New("memory mapping unavailable")

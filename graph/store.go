@@ -85,11 +85,12 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	if err := ensurePrivateDir(dir, logger); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	removeStaleTemps(dir, logger)
 	db, err := openBadger(ctx, dir, false, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	// Only with the lock held: another writer's temp file is not stale.
+	removeStaleTemps(dir, logger)
 	s := &Store{db: db, dir: dir, log: logger}
 	if err := s.checkSchema(true); err != nil {
 		_ = db.Close()
@@ -293,7 +294,14 @@ func (b badgerLogger) Errorf(f string, a ...any) {
 }
 
 func (b badgerLogger) Warningf(f string, a ...any) {
-	b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...)), "component", "badger")
+	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
+	// Full scans never hit the block cache by nature; Badger's once-a-minute
+	// "cache might be too small" advice is noise for this workload.
+	if strings.Contains(msg, "might be too small") || strings.HasPrefix(msg, "Cache life expectancy") {
+		b.l.Debug(msg, "component", "badger")
+		return
+	}
+	b.l.Warn(msg, "component", "badger")
 }
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}

@@ -147,10 +147,26 @@ func (s *Store) Changes(ctx context.Context, source string, fromSeq, toSeq uint6
 }
 
 // loggedKeys returns the distinct item keys logged for seqs in (lo, hi],
-// sorted.
+// sorted. From the empty graph (lo 0) every item of the source is a
+// candidate: first snapshots are not logged, and such a diff is the whole
+// graph anyway.
 func loggedKeys(ctx context.Context, txn *badger.Txn, source string, lo, hi uint64) ([][]byte, error) {
+	if lo == 0 {
+		var keys [][]byte
+		for _, p := range []byte{prefixNode, prefixEdge} {
+			it := prefixIter(txn, sourcePrefix(p, source))
+			for it.Rewind(); it.Valid(); it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			it.Close()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		return keys, nil
+	}
 	prefix := sourcePrefix(prefixChange, source)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := prefixIter(txn, prefix)
 	defer it.Close()
 	seen := map[string]struct{}{}
 	var keys [][]byte
@@ -276,7 +292,13 @@ func viewTime(at time.Time, ms []Manifest) time.Time {
 // buildView reads the given snapshots (source, seq) into a View, copying
 // the stored payloads without decoding them.
 func (s *Store) buildView(ctx context.Context, at time.Time, ms []Manifest) (*View, error) {
-	b := NewViewBuilder()
+	var nodes, edges int
+	for _, m := range ms {
+		nodes += m.Nodes
+		edges += m.Edges
+	}
+	// Edge endpoints without a node add a few more; the map grows for those.
+	b := newViewBuilderSized(nodes+nodes/16, edges)
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, m := range ms {
 			err := scanAt(ctx, txn, sourcePrefix(prefixNode, m.Source), m.Seq, func(suffix, p []byte) error {

@@ -330,8 +330,13 @@ func TestStoreGrowsWithChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	app10, alloc10 := dirSize(t, dir)
+	fi, err := os.Stat(filepath.Join(dir, viewCacheName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("store size after 1 snapshot: %d KiB apparent, %d KiB allocated", app1>>10, alloc1>>10)
-	t.Logf("store size after 10 snapshots: %d KiB apparent, %d KiB allocated (%.2fx)", app10>>10, alloc10>>10, float64(alloc10)/float64(alloc1))
+	t.Logf("store size after 10 snapshots: %d KiB apparent, %d KiB allocated (%.2fx); of which view cache %d KiB",
+		app10>>10, alloc10>>10, float64(alloc10)/float64(alloc1), fi.Size()>>10)
 	if alloc10 > 2*alloc1 {
 		t.Errorf("10 snapshots with 1%% churn take %d bytes, more than twice one snapshot (%d)", alloc10, alloc1)
 	}
@@ -838,7 +843,7 @@ func TestStoreViewCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)/2] ^= 0xff
+	b[len(viewCacheMagic)+12] ^= 0xff // inside the checksummed header
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -887,4 +892,57 @@ func TestStoreReadsDuringWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkViewEquals(t, v, g1)
+}
+
+func TestStoreWriteSnapshots(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, dir)
+	a, b := genGraph("aws:1", 40, 1), genGraph("aws:2", 30, 2)
+	bad := cloneGraph(b)
+	bad.Nodes["x"] = Node{ID: "x"} // invalid kind
+	if ms, err := s.WriteSnapshots(t.Context(), []*SourceGraph{a, bad}, day(1)); err == nil || len(ms) != 0 {
+		t.Fatalf("WriteSnapshots with an invalid graph = %v, %v; want error and nothing written", manifestIDs(ms), err)
+	}
+	if ms := mustLatest(t, s); len(ms) != 0 {
+		t.Fatalf("rejected batch wrote %v", manifestIDs(ms))
+	}
+	if _, err := s.WriteSnapshots(t.Context(), []*SourceGraph{a, a}, day(1)); err == nil {
+		t.Error("WriteSnapshots accepted the same source twice")
+	}
+	ms, err := s.WriteSnapshots(t.Context(), []*SourceGraph{a, b}, day(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"aws:1@1", "aws:2@1"}, manifestIDs(ms)); d != "" {
+		t.Errorf("manifests (-want +got):\n%s", d)
+	}
+	v, err := LoadLatestView(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatalf("no view cache after WriteSnapshots: %v", err)
+	}
+	checkViewEquals(t, v, a, b)
+	if _, ok := s.cachedView(mustLatest(t, s)); !ok {
+		t.Error("view cache does not match the latest manifests")
+	}
+}
+
+// Kind numbers are part of the on-disk format (edge keys, payloads, the
+// view cache). New kinds go at the end; reordering needs a schema bump.
+func TestKindNumbersAreStable(t *testing.T) {
+	nodes := map[NodeKind]uint8{NodeUser: 1, NodeGroup: 2, NodeRole: 3, NodeServicePrincipal: 4, NodeServiceAccount: 5,
+		NodeAccount: 6, NodeService: 7, NodeFederated: 8, NodePolicy: 9, NodeRoleDefinition: 10, NodeScope: 11, NodeCapability: 12}
+	edges := map[EdgeKind]uint8{EdgeMemberOf: 1, EdgeOwns: 2, EdgeContains: 3, EdgeCanAssume: 4, EdgeCanImpersonate: 5,
+		EdgeSameIdentity: 6, EdgeHasRole: 7, EdgeCan: 8, EdgeHasPolicy: 9, EdgeHasBoundary: 10, EdgeCanAddMember: 11,
+		EdgeCanAttachPolicy: 12, EdgeCanEditPolicy: 13, EdgeCanCreateKey: 14, EdgeCanUpdateTrust: 15, EdgeCanPassRole: 16,
+		EdgeCanAssignRole: 17, EdgeCanAddSecret: 18}
+	for k, want := range nodes {
+		if uint8(k) != want {
+			t.Errorf("%v = %d, stored data says %d", k, k, want)
+		}
+	}
+	for k, want := range edges {
+		if uint8(k) != want {
+			t.Errorf("%v = %d, stored data says %d", k, k, want)
+		}
+	}
 }

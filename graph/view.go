@@ -2,8 +2,9 @@ package graph
 
 import (
 	"cmp"
-	"fmt"
+	"encoding/binary"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,8 +30,13 @@ type View struct {
 	at        time.Time
 	manifests []Manifest
 
-	ids    []string
-	index  map[string]NodeID
+	// Node ids are substrings of one string and the id index is a sorted
+	// permutation (binary search) instead of a map: the view then holds
+	// almost no pointers, so loading it allocates a few large slices and
+	// the garbage collector has nothing to scan.
+	idData string
+	idOff  []uint64 // id of node n is idData[idOff[n]:idOff[n+1]]
+	byID   []NodeID // nodes ordered by id
 	nkind  []NodeKind
 	noff   []uint64 // offset of the node's payload in narena, or noPayload
 	narena []byte
@@ -41,6 +47,11 @@ type View struct {
 	eoff       []uint64 // offset of the edge's payload in earena
 	earena     []byte
 
+	// A view loaded from the cache file has every array above except in
+	// and seq pointing into the mapped file (viewcache.go). Such memory
+	// must never escape to callers, and methods reading it end with
+	// runtime.KeepAlive(v) so the mapping cannot be released mid-read.
+
 	// Edges are numbered in (from, kind, to) order, so a node's out-edges
 	// are the contiguous ids outStart[n]..outStart[n+1]; seq is the identity
 	// slice that Out re-slices (no allocation per call).
@@ -49,46 +60,75 @@ type View struct {
 	inStart  []uint32
 	in       []EdgeID
 
+	mapped bool // arrays point into a mapped cache file
+
 	namesOnce sync.Once
 	names     map[string][]NodeID
 }
 
-// At is the point in time the view answers for (zero: latest).
+// At is the point in time the view answers for; for the latest view, the
+// newest collection time among its snapshots.
 func (v *View) At() time.Time { return v.at }
 
 // Manifests returns the snapshots the view was built from.
 func (v *View) Manifests() []Manifest { return slices.Clone(v.manifests) }
 
 // NumNodes counts nodes, placeholders included.
-func (v *View) NumNodes() int { return len(v.ids) }
+func (v *View) NumNodes() int { return len(v.nkind) }
 
 // NumEdges counts edges.
 func (v *View) NumEdges() int { return len(v.efrom) }
 
 // Lookup maps a string id to the view's NodeID.
 func (v *View) Lookup(id string) (NodeID, bool) {
-	n, ok := v.index[id]
+	i, ok := slices.BinarySearchFunc(v.byID, id, func(n NodeID, id string) int {
+		return strings.Compare(v.idAt(n), id)
+	})
+	var n NodeID
+	if ok {
+		n = v.byID[i]
+	}
+	runtime.KeepAlive(v)
 	return n, ok
 }
 
 // NodeKind is the node's kind; NodeInvalid for a placeholder.
-func (v *View) NodeKind(n NodeID) NodeKind { return v.nkind[n] }
+func (v *View) NodeKind(n NodeID) NodeKind {
+	k := v.nkind[n]
+	runtime.KeepAlive(v)
+	return k
+}
 
 // NodeIDString is the node's string id.
-func (v *View) NodeIDString(n NodeID) string { return v.ids[n] }
+func (v *View) NodeIDString(n NodeID) string {
+	if v.mapped {
+		// A substring would point into the mapped file, which is released
+		// when the view is collected; callers keep ids far longer.
+		s := strings.Clone(v.idAt(n))
+		runtime.KeepAlive(v)
+		return s
+	}
+	return v.idAt(n)
+}
+
+// idAt is the node's id without copying, for use inside View methods.
+func (v *View) idAt(n NodeID) string { return v.idData[v.idOff[n]:v.idOff[n+1]] }
 
 // Node decodes the full node. A placeholder (an edge endpoint no source
 // defined) comes back with Kind NodeInvalid and Name set to its id.
 func (v *View) Node(n NodeID) Node {
-	id := v.ids[n]
+	id := v.NodeIDString(n)
 	off := v.noff[n]
 	if off == noPayload {
 		return Node{ID: id, Kind: NodeInvalid, Name: id}
 	}
 	node, err := decodeNodePayload(id, arenaPayload(v.narena, off))
+	runtime.KeepAlive(v)
 	if err != nil {
-		// Payloads were validated when built; a failure here is a bug.
-		panic(fmt.Sprintf("graph: view node %d: %v", n, err))
+		// Built views hold payloads we encoded ourselves and the cache file
+		// is written atomically, so this means a damaged disk. One bad
+		// record must not take down a server: degrade visibly instead.
+		return Node{ID: id, Kind: v.nkind[n], Name: id, Attrs: map[string]string{"permgraph.error": err.Error()}}
 	}
 	node.Kind = v.nkind[n]
 	return node
@@ -98,28 +138,35 @@ func (v *View) Node(n NodeID) Node {
 // shared: do not modify it.
 func (v *View) Out(n NodeID) []EdgeID {
 	lo, hi := v.outStart[n], v.outStart[n+1]
+	runtime.KeepAlive(v)
 	return v.seq[lo:hi:hi]
 }
 
 // In lists the edges entering n, ordered by edge id. The slice is shared.
 func (v *View) In(n NodeID) []EdgeID {
 	lo, hi := v.inStart[n], v.inStart[n+1]
+	runtime.KeepAlive(v)
 	return v.in[lo:hi:hi]
 }
 
 // EdgeEnds returns the hot fields of an edge without decoding its payload.
 func (v *View) EdgeEnds(e EdgeID) (from, to NodeID, kind EdgeKind, conditional bool) {
-	return v.efrom[e], v.eto[e], v.ekind[e], v.econd[e/64]&(1<<(e%64)) != 0
+	from, to, kind, conditional = v.efrom[e], v.eto[e], v.ekind[e], v.econd[e/64]&(1<<(e%64)) != 0
+	runtime.KeepAlive(v)
+	return from, to, kind, conditional
 }
 
 // Edge decodes the full edge including evidence.
 func (v *View) Edge(e EdgeID) Edge {
-	k := EdgeKey{From: v.ids[v.efrom[e]], Kind: v.ekind[e], To: v.ids[v.eto[e]]}
+	k := EdgeKey{From: v.NodeIDString(v.efrom[e]), Kind: v.ekind[e], To: v.NodeIDString(v.eto[e])} // copies
 	edge, err := decodeEdgePayload(k, arenaPayload(v.earena, v.eoff[e]))
-	if err != nil {
-		panic(fmt.Sprintf("graph: view edge %d: %v", e, err))
+	runtime.KeepAlive(v)
+	if err == nil {
+		return edge
 	}
-	return edge
+	_, _, _, cond := v.EdgeEnds(e)
+	return Edge{From: k.From, Kind: k.Kind, To: k.To, Conditional: cond,
+		Attrs: map[string]string{"permgraph.error": err.Error()}}
 }
 
 // FindByName returns the nodes whose Name or Email equals name, ignoring
@@ -147,28 +194,19 @@ func (v *View) buildNames() {
 		if off == noPayload {
 			continue
 		}
+		// The decoded strings are copies: the index may outlive a mapping.
 		name, email := nodeNameEmail(arenaPayload(v.narena, off))
 		add(name, NodeID(i))
 		add(email, NodeID(i))
 	}
+	runtime.KeepAlive(v)
 }
 
 // arena entries are uvarint length | payload.
 func appendArena(arena, p []byte) ([]byte, uint64) {
 	off := uint64(len(arena))
-	arena = appendUvarintBytes(arena, p)
-	return arena, off
-}
-
-func appendUvarintBytes(b, p []byte) []byte {
-	for x := uint64(len(p)); ; x >>= 7 {
-		if x < 0x80 {
-			b = append(b, byte(x))
-			break
-		}
-		b = append(b, byte(x)|0x80)
-	}
-	return append(b, p...)
+	arena = binary.AppendUvarint(arena, uint64(len(p)))
+	return append(arena, p...), off
 }
 
 func arenaPayload(arena []byte, off uint64) []byte {
@@ -177,7 +215,8 @@ func arenaPayload(arena []byte, off uint64) []byte {
 }
 
 // ViewBuilder accumulates nodes and edges (from any number of sources) and
-// builds a View. It is single-use: Build hands its memory to the View.
+// builds a View. It is single-use: Build hands its memory to the View, and
+// the builder must not be used afterwards.
 type ViewBuilder struct {
 	ids    []string
 	index  map[string]NodeID
@@ -195,8 +234,17 @@ type ViewBuilder struct {
 }
 
 // NewViewBuilder returns an empty builder.
-func NewViewBuilder() *ViewBuilder {
-	return &ViewBuilder{index: make(map[string]NodeID)}
+func NewViewBuilder() *ViewBuilder { return newViewBuilderSized(0, 0) }
+
+// newViewBuilderSized pre-sizes the builder: growing a 600k-entry map and
+// 5M-entry slices step by step costs more than the whole scan.
+func newViewBuilderSized(nodes, edges int) *ViewBuilder {
+	return &ViewBuilder{
+		index: make(map[string]NodeID, nodes),
+		ids:   make([]string, 0, nodes), nkind: make([]NodeKind, 0, nodes), noff: make([]uint64, 0, nodes),
+		efrom: make([]NodeID, 0, edges), eto: make([]NodeID, 0, edges), ekind: make([]EdgeKind, 0, edges),
+		econd: make([]bool, 0, edges), eoff: make([]uint64, 0, edges),
+	}
 }
 
 // AddNode adds n. When a node with the same id was added before (another
@@ -345,7 +393,7 @@ func (b *ViewBuilder) Build(at time.Time, ms []Manifest) *View {
 	// as SourceGraph.AddEdge does: evidence appended, unconditional wins.
 	v := &View{
 		at: at, manifests: slices.Clone(ms),
-		ids: b.ids, index: b.index, nkind: b.nkind, noff: b.noff, narena: b.narena,
+		nkind: b.nkind, noff: b.noff, narena: b.narena,
 		efrom: make([]NodeID, 0, m), eto: make([]NodeID, 0, m), ekind: make([]EdgeKind, 0, m),
 		eoff: make([]uint64, 0, m), earena: b.earena,
 	}
@@ -371,10 +419,32 @@ func (b *ViewBuilder) Build(at time.Time, ms []Manifest) *View {
 		cond = append(cond, b.econd[i])
 	}
 	perm = nil
-	*b = ViewBuilder{} // the view owns the memory now
 	v.econd = packBits(cond)
+	v.setIDs(b.ids)
+	*b = ViewBuilder{} // the view owns the memory now
 	v.buildCSR()
 	return v
+}
+
+// setIDs packs ids into idData/idOff and sorts the lookup permutation.
+func (v *View) setIDs(ids []string) {
+	size := 0
+	for _, id := range ids {
+		size += len(id)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	v.idOff = make([]uint64, len(ids)+1)
+	for i, id := range ids {
+		sb.WriteString(id)
+		v.idOff[i+1] = uint64(sb.Len())
+	}
+	v.idData = sb.String()
+	v.byID = make([]NodeID, len(ids))
+	for i := range v.byID {
+		v.byID[i] = NodeID(i)
+	}
+	slices.SortFunc(v.byID, func(a, b NodeID) int { return strings.Compare(ids[a], ids[b]) })
 }
 
 func mergeEdge(a, b Edge) Edge {
@@ -408,7 +478,7 @@ func packBits(bs []bool) []uint64 {
 // buildCSR derives outStart, seq, inStart and in from the (sorted) edge
 // slices; it is also how a view loaded from its cache file gets them.
 func (v *View) buildCSR() {
-	numNodes, m := len(v.ids), len(v.efrom)
+	numNodes, m := len(v.nkind), len(v.efrom)
 	v.outStart = make([]uint32, numNodes+1)
 	v.inStart = make([]uint32, numNodes+1)
 	for i := range m {
@@ -451,11 +521,7 @@ func NewViewFromGraphs(at time.Time, ms []Manifest, gs ...*SourceGraph) *View {
 // memBytes estimates the view's heap footprint (benchmarks and
 // docs/storage.md), excluding the lazily built name index.
 func (v *View) memBytes() int {
-	const mapEntry = 32 // string key, uint32 value, swiss-table overhead
-	size := len(v.ids) * (16 + 1 + 8 + mapEntry)
-	for _, id := range v.ids {
-		size += len(id)
-	}
+	size := len(v.idData) + len(v.idOff)*8 + len(v.byID)*4 + len(v.nkind) + len(v.noff)*8
 	size += len(v.narena) + len(v.earena)
 	size += len(v.efrom)*(4+4+1+8) + len(v.econd)*8
 	size += (len(v.outStart) + len(v.inStart) + len(v.seq) + len(v.in)) * 4

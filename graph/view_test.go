@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -247,6 +248,43 @@ func TestViewCacheRoundTrip(t *testing.T) {
 	checkSameView(t, v, got)
 	if !got.At().Equal(v.At()) {
 		t.Errorf("At = %v, want %v", got.At(), v.At())
+	}
+	// The copying path (hosts without mmap) reads the same view.
+	data, err := os.ReadFile(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := parseView(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameView(t, v, copied)
+
+	// What a mapped view hands out must survive the view and its mapping.
+	var ids []string
+	var ins [][]EdgeID
+	var nodes []Node
+	for i := range got.NumNodes() {
+		ids = append(ids, got.NodeIDString(NodeID(i)))
+		ins = append(ins, got.In(NodeID(i)))
+		nodes = append(nodes, got.Node(NodeID(i)))
+	}
+	names := got.FindByName("user00001")
+	got = nil
+	for range 3 {
+		runtime.GC()
+	}
+	for i, id := range ids {
+		n, _ := v.Lookup(id)
+		if d := cmp.Diff(v.Node(n), nodes[i], equateEmpty); d != "" {
+			t.Fatalf("node after unmap (-want +got):\n%s", d)
+		}
+		if len(ins[i]) != len(v.In(n)) {
+			t.Fatalf("In(%s) after unmap has %d edges, want %d", id, len(ins[i]), len(v.In(n)))
+		}
+	}
+	if len(names) != 1 {
+		t.Errorf("FindByName(user00001) = %v", names)
 	}
 	// Truncated files are rejected, not half-loaded.
 	b, err := os.ReadFile(tmp)

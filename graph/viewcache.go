@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // The latest view is cached as one file next to the Badger files, not as a
@@ -30,7 +31,7 @@ import (
 const (
 	viewCacheName   = "latest.view"
 	viewCacheTmp    = "latest.view.tmp-"
-	viewCacheMagic  = "PGVIEW\x00\x01"
+	viewCacheMagic  = "PGVIEW\x00\x02"
 	viewCacheMaxHdr = 64 << 20
 )
 
@@ -41,23 +42,18 @@ type viewCacheHeader struct {
 
 func (s *Store) viewCachePath() string { return filepath.Join(s.dir, viewCacheName) }
 
-// prepareViewCache builds the view the store will have once m is
-// committed, writes it to a temporary file and drops the current cache. It
-// returns the temporary file ("" if the view could not be built: the cache
-// is an optimisation, so that is logged, not fatal).
-func (s *Store) prepareViewCache(ctx context.Context, m Manifest) (string, error) {
+// buildViewTemp builds the view the store will have once m is committed
+// and writes it to a temporary file. It returns "" if that failed: the
+// cache is an optimisation, so failures are logged, not returned.
+func (s *Store) buildViewTemp(ctx context.Context, m Manifest) string {
 	tmp, err := s.buildViewFile(ctx, m)
 	if err != nil {
-		if ctx.Err() != nil {
-			return "", err
+		if ctx.Err() == nil {
+			s.log.Warn("latest view cache not rebuilt", "err", err)
 		}
-		s.log.Warn("latest view cache not rebuilt", "err", err)
+		return ""
 	}
-	if err := os.Remove(s.viewCachePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		removeQuietly(tmp)
-		return "", fmt.Errorf("drop stale view cache: %w", err)
-	}
-	return tmp, nil
+	return tmp
 }
 
 func (s *Store) buildViewFile(ctx context.Context, m Manifest) (string, error) {
@@ -71,6 +67,38 @@ func (s *Store) buildViewFile(ctx context.Context, m Manifest) (string, error) {
 		return "", err
 	}
 	return writeViewTemp(s.dir, v)
+}
+
+// refreshViewCache rebuilds the cache from the store (after a batch of
+// writes). Best effort: without it, readers rebuild the view themselves.
+func (s *Store) refreshViewCache(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	start := time.Now()
+	ms, err := s.LatestAt(ctx, time.Time{})
+	if err != nil {
+		s.log.Warn("latest view cache not rebuilt", "err", err)
+		return
+	}
+	v, err := s.buildView(ctx, viewTime(time.Time{}, ms), ms)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("latest view cache not rebuilt", "err", err)
+		}
+		return
+	}
+	s.writeViewCache(v)
+	s.lastWrite.cacheTook = time.Since(start)
+}
+
+// dropViewCache removes the cache before a manifest commit makes it stale.
+// Failing to remove it must fail the write, or the invariant breaks.
+func (s *Store) dropViewCache() error {
+	if err := os.Remove(s.viewCachePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("drop stale view cache: %w", err)
+	}
+	return nil
 }
 
 // publishViewCache moves a prepared cache file into place.
@@ -170,11 +198,16 @@ func removeStaleTemps(dir string, logger *slog.Logger) {
 	}
 }
 
-// File layout (little-endian): magic | section* | crc32c of all before.
-// Sections, each u64 length | bytes: header JSON, ids (uvarint-prefixed
-// strings), node kinds, node payload offsets (u64), node arena, edge from
-// (u32), edge to (u32), edge kinds, conditional bitset (u64), edge payload
-// offsets (u64), edge arena. CSR indexes are rebuilt on load (linear).
+// File layout (little-endian, every section 8-byte aligned so a mapped file
+// can be used in place):
+//
+//	magic (8) | section* | crc32c (u64) of magic and the hot sections | node arena section | edge arena section
+//
+// A section is u64 length | bytes | zero padding to a multiple of 8. Hot
+// sections: header JSON, id bytes, id offsets (u64), nodes sorted by id
+// (u32), node kinds (u8), node payload offsets (u64), edge from (u32),
+// edge to (u32), edge kinds (u8), conditional bitset (u64), edge payload
+// offsets (u64), out start (u32), in start (u32), in edges (u32).
 func writeViewTemp(dir string, v *View) (string, error) {
 	f, err := os.CreateTemp(dir, viewCacheTmp+"*")
 	if err != nil {
@@ -187,14 +220,18 @@ func writeViewTemp(dir string, v *View) (string, error) {
 		return "", fmt.Errorf("write view cache: %w", err)
 	}
 	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	bw := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
-	if err := encodeView(bw, v); err != nil {
+	w := &sectionWriter{w: bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)}
+	if err := encodeViewHot(w, v); err != nil {
 		return fail(err)
 	}
-	if err := bw.Flush(); err != nil {
+	if err := w.w.Flush(); err != nil {
 		return fail(err)
 	}
-	if _, err := f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32())); err != nil {
+	w.w = bufio.NewWriterSize(f, 1<<20) // the arenas are not checksummed
+	w.u64(uint64(crc.Sum32()))
+	w.bytes(v.narena)
+	w.bytes(v.earena)
+	if err := w.w.Flush(); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -207,231 +244,277 @@ func writeViewTemp(dir string, v *View) (string, error) {
 	return name, nil
 }
 
-func encodeView(w *bufio.Writer, v *View) error {
-	hdr, err := json.Marshal(viewCacheHeader{At: v.at, Manifests: v.manifests})
-	if err != nil {
-		return err
-	}
-	if _, err := w.WriteString(viewCacheMagic); err != nil {
-		return err
-	}
-	section := func(n int, write func()) {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(n))
-		_, _ = w.Write(b[:])
-		write()
-	}
-	bytesSection := func(b []byte) { section(len(b), func() { _, _ = w.Write(b) }) }
-	u32Section := func(xs []NodeID) {
-		section(4*len(xs), func() {
-			var b [4]byte
-			for _, x := range xs {
-				binary.LittleEndian.PutUint32(b[:], uint32(x))
-				_, _ = w.Write(b[:])
-			}
-		})
-	}
-	u64Section := func(xs []uint64) {
-		section(8*len(xs), func() {
-			var b [8]byte
-			for _, x := range xs {
-				binary.LittleEndian.PutUint64(b[:], x)
-				_, _ = w.Write(b[:])
-			}
-		})
-	}
-	bytesSection(hdr)
-	idLen := 0
-	for _, id := range v.ids {
-		idLen += uvarintLen(uint64(len(id))) + len(id)
-	}
-	section(idLen, func() {
-		var b [binary.MaxVarintLen64]byte
-		for _, id := range v.ids {
-			_, _ = w.Write(b[:binary.PutUvarint(b[:], uint64(len(id)))])
-			_, _ = w.WriteString(id)
-		}
-	})
-	bytesSection(kindBytes(v.nkind))
-	u64Section(v.noff)
-	bytesSection(v.narena)
-	u32Section(v.efrom)
-	u32Section(v.eto)
-	bytesSection(kindBytes(v.ekind))
-	u64Section(v.econd)
-	u64Section(v.eoff)
-	bytesSection(v.earena)
-	// bufio.Writer keeps the first write error and returns it from Flush.
-	return nil
+// sectionWriter writes aligned sections; write errors stick in the
+// bufio.Writer and surface at Flush.
+type sectionWriter struct {
+	w   *bufio.Writer
+	pos int
+	b   [8]byte
 }
 
-func uvarintLen(x uint64) int {
-	n := 1
-	for ; x >= 0x80; x >>= 7 {
-		n++
-	}
-	return n
+func (w *sectionWriter) raw(p []byte) {
+	n, _ := w.w.Write(p)
+	w.pos += n
 }
 
-func kindBytes[K ~uint8](ks []K) []byte {
+func (w *sectionWriter) u64(x uint64) {
+	binary.LittleEndian.PutUint64(w.b[:], x)
+	w.raw(w.b[:])
+}
+
+func (w *sectionWriter) begin(n int) { w.u64(uint64(n)) }
+
+func (w *sectionWriter) end() {
+	var zero [8]byte
+	w.raw(zero[:(8-w.pos%8)%8])
+}
+
+func (w *sectionWriter) bytes(p []byte) {
+	w.begin(len(p))
+	w.raw(p)
+	w.end()
+}
+
+func (w *sectionWriter) str(s string) {
+	w.begin(len(s))
+	n, _ := w.w.WriteString(s)
+	w.pos += n
+	w.end()
+}
+
+func writeU32s[T ~uint32](w *sectionWriter, xs []T) {
+	w.begin(4 * len(xs))
+	var b [4]byte
+	for _, x := range xs {
+		binary.LittleEndian.PutUint32(b[:], uint32(x))
+		w.raw(b[:])
+	}
+	w.end()
+}
+
+func (w *sectionWriter) u64s(xs []uint64) {
+	w.begin(8 * len(xs))
+	for _, x := range xs {
+		w.u64(x)
+	}
+	w.end()
+}
+
+func writeKinds[K ~uint8](w *sectionWriter, ks []K) {
 	b := make([]byte, len(ks))
 	for i, k := range ks {
 		b[i] = byte(k)
 	}
-	return b
+	w.bytes(b)
 }
 
-// viewReader reads sections, hashing everything it consumes.
-type viewReader struct {
-	r   *bufio.Reader
-	crc hash.Hash32
-	err error
-	max uint64 // bytes left in the file, bounds section lengths
-}
-
-func (r *viewReader) full(b []byte) {
-	if r.err != nil {
-		return
+func encodeViewHot(w *sectionWriter, v *View) error {
+	hdr, err := json.Marshal(viewCacheHeader{At: v.at, Manifests: v.manifests})
+	if err != nil {
+		return err
 	}
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.err = err
-		return
-	}
-	r.crc.Write(b)
+	w.raw([]byte(viewCacheMagic))
+	w.bytes(hdr)
+	w.str(v.idData)
+	w.u64s(v.idOff)
+	writeU32s(w, v.byID)
+	writeKinds(w, v.nkind)
+	w.u64s(v.noff)
+	writeU32s(w, v.efrom)
+	writeU32s(w, v.eto)
+	writeKinds(w, v.ekind)
+	w.u64s(v.econd)
+	w.u64s(v.eoff)
+	writeU32s(w, v.outStart)
+	writeU32s(w, v.inStart)
+	writeU32s(w, v.in)
+	return nil
 }
 
-func (r *viewReader) sectionLen(unit uint64) uint64 {
-	var b [8]byte
-	r.full(b[:])
-	n := binary.LittleEndian.Uint64(b[:])
-	if r.err == nil && (n > r.max || n%unit != 0) {
-		r.err = fmt.Errorf("bad section length %d", n)
-	}
-	if r.err != nil {
-		return 0
-	}
-	r.max -= n
-	return n
-}
-
-func (r *viewReader) bytes() []byte {
-	b := make([]byte, r.sectionLen(1))
-	r.full(b)
-	return b
-}
-
-func (r *viewReader) u32s() []NodeID {
-	n := r.sectionLen(4) / 4
-	out := make([]NodeID, n)
-	var b [4]byte
-	for i := range out {
-		r.full(b[:])
-		out[i] = NodeID(binary.LittleEndian.Uint32(b[:]))
-	}
-	return out
-}
-
-func (r *viewReader) u64s() []uint64 {
-	n := r.sectionLen(8) / 8
-	out := make([]uint64, n)
-	var b [8]byte
-	for i := range out {
-		r.full(b[:])
-		out[i] = binary.LittleEndian.Uint64(b[:])
-	}
-	return out
-}
-
+// readViewFile loads a cache file. On little-endian Unix hosts the file is
+// mapped and the view's arrays point into the mapping (loading costs a
+// checksum pass, not a copy); elsewhere the file is read into memory.
 func readViewFile(path string) (*View, error) {
-	f, err := os.Open(path)
+	data, unmap, err := mapFile(path)
+	if errors.Is(err, errNoMmap) {
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	v, err := parseView(data, unmap != nil && littleEndian())
 	if err != nil {
+		if unmap != nil {
+			unmap()
+		}
 		return nil, fmt.Errorf("read view cache: %w", err)
 	}
-	size := fi.Size()
-	if size < int64(len(viewCacheMagic))+4 {
-		return nil, fmt.Errorf("read view cache: file too short")
+	if unmap != nil {
+		// Nothing the view hands out aliases the mapping (Out, In, ids and
+		// payloads are copied or on the heap), so unmapping once the view is
+		// unreachable is safe; methods keep the view alive while they read.
+		runtime.AddCleanup(v, func(f func()) { f() }, unmap)
 	}
-	r := &viewReader{
-		r:   bufio.NewReaderSize(io.LimitReader(f, size-4), 1<<20),
-		crc: crc32.New(crc32.MakeTable(crc32.Castagnoli)),
-		max: uint64(size),
-	}
-	magic := make([]byte, len(viewCacheMagic))
-	r.full(magic)
-	if r.err == nil && string(magic) != viewCacheMagic {
-		return nil, fmt.Errorf("read view cache: bad magic (format changed?)")
-	}
-	var hdr viewCacheHeader
-	if hb := r.bytes(); r.err == nil {
-		if len(hb) > viewCacheMaxHdr {
-			return nil, fmt.Errorf("read view cache: header too large")
-		}
-		if err := json.Unmarshal(hb, &hdr); err != nil {
-			return nil, fmt.Errorf("read view cache header: %w", err)
-		}
-	}
-	idBytes := r.bytes()
-	nkind := r.bytes()
-	noff := r.u64s()
-	narena := r.bytes()
-	efrom, eto := r.u32s(), r.u32s()
-	ekind := r.bytes()
-	econd := r.u64s()
-	eoff := r.u64s()
-	earena := r.bytes()
-	if r.err != nil {
-		return nil, fmt.Errorf("read view cache: %w", r.err)
-	}
-	var tail [4]byte
-	if _, err := io.ReadFull(f, tail[:]); err != nil {
-		return nil, fmt.Errorf("read view cache checksum: %w", err)
-	}
-	if binary.LittleEndian.Uint32(tail[:]) != r.crc.Sum32() {
-		return nil, fmt.Errorf("read view cache: checksum mismatch")
-	}
+	return v, nil
+}
 
-	// One string holds every id; ids are substrings of it (one allocation).
-	all := string(idBytes)
-	ids := make([]string, 0, len(nkind))
-	for pos := 0; pos < len(idBytes); {
-		n, k := binary.Uvarint(idBytes[pos:])
-		if k <= 0 || uint64(len(idBytes)-pos-k) < n {
-			return nil, fmt.Errorf("read view cache: bad id section")
-		}
-		ids = append(ids, all[pos+k:pos+k+int(n)])
-		pos += k + int(n)
+// sectionReader walks aligned sections of an in-memory file image.
+type sectionReader struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (r *sectionReader) next(unit int) []byte {
+	if r.err != nil {
+		return nil
 	}
-	nn, m := len(ids), len(efrom)
-	if len(nkind) != nn || len(noff) != nn || len(eto) != m || len(ekind) != m ||
-		len(eoff) != m || len(econd) != (m+63)/64 {
-		return nil, fmt.Errorf("read view cache: inconsistent section sizes")
+	if len(r.b)-r.pos < 8 {
+		r.err = fmt.Errorf("truncated at %d", r.pos)
+		return nil
+	}
+	n := binary.LittleEndian.Uint64(r.b[r.pos:])
+	r.pos += 8
+	if n > uint64(len(r.b)-r.pos) || n%uint64(unit) != 0 {
+		r.err = fmt.Errorf("bad section length %d at %d", n, r.pos-8)
+		return nil
+	}
+	s := r.b[r.pos : r.pos+int(n) : r.pos+int(n)]
+	r.pos += int(n)
+	r.pos += (8 - r.pos%8) % 8
+	if r.pos > len(r.b) {
+		r.err = fmt.Errorf("truncated padding")
+		return nil
+	}
+	return s
+}
+
+// littleEndian reports whether arrays in the file can be used in place.
+func littleEndian() bool { return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 }
+
+// u32s returns a section of u32 as []T: in place when aliasing, else copied.
+func u32s[T ~uint32](b []byte, alias bool) []T {
+	if len(b) == 0 {
+		return []T{}
+	}
+	if alias {
+		return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/4)
+	}
+	out := make([]T, len(b)/4)
+	for i := range out {
+		out[i] = T(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func u64s(b []byte, alias bool) []uint64 {
+	if len(b) == 0 {
+		return []uint64{}
+	}
+	if alias {
+		return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	}
+	out := make([]uint64, len(b)/8)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return out
+}
+
+func kinds[K ~uint8](b []byte) []K {
+	if len(b) == 0 {
+		return []K{}
+	}
+	return unsafe.Slice((*K)(unsafe.Pointer(&b[0])), len(b)) // same size and layout as byte
+}
+
+func parseView(data []byte, alias bool) (*View, error) {
+	if len(data) < len(viewCacheMagic) || string(data[:len(viewCacheMagic)]) != viewCacheMagic {
+		return nil, fmt.Errorf("bad magic (format changed?)")
+	}
+	r := &sectionReader{b: data, pos: len(viewCacheMagic)}
+	hb := r.next(1)
+	var hdr viewCacheHeader
+	if r.err == nil {
+		if err := json.Unmarshal(hb, &hdr); err != nil {
+			return nil, fmt.Errorf("header: %w", err)
+		}
+	}
+	v := &View{at: hdr.At, manifests: hdr.Manifests, mapped: alias}
+	idBytes := r.next(1)
+	v.idOff = u64s(r.next(8), alias)
+	v.byID = u32s[NodeID](r.next(4), alias)
+	v.nkind = kinds[NodeKind](r.next(1))
+	v.noff = u64s(r.next(8), alias)
+	v.efrom = u32s[NodeID](r.next(4), alias)
+	v.eto = u32s[NodeID](r.next(4), alias)
+	v.ekind = kinds[EdgeKind](r.next(1))
+	v.econd = u64s(r.next(8), alias)
+	v.eoff = u64s(r.next(8), alias)
+	v.outStart = u32s[uint32](r.next(4), alias)
+	v.inStart = u32s[uint32](r.next(4), alias)
+	in := r.next(4)
+	if r.err != nil {
+		return nil, r.err
+	}
+	hot := r.pos
+	if len(data)-hot < 8 {
+		return nil, fmt.Errorf("truncated before checksum")
+	}
+	if crc32.Checksum(data[:hot], crc32.MakeTable(crc32.Castagnoli)) != uint32(binary.LittleEndian.Uint64(data[hot:])) {
+		return nil, fmt.Errorf("checksum mismatch")
+	}
+	r.pos += 8
+	v.narena = r.next(1)
+	v.earena = r.next(1)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.pos != len(data) {
+		return nil, fmt.Errorf("%d trailing bytes", len(data)-r.pos)
+	}
+	if len(idBytes) > 0 && alias {
+		v.idData = unsafe.String(&idBytes[0], len(idBytes))
+	} else {
+		v.idData = string(idBytes)
+	}
+	// In hands its slices to callers, which may keep them after the view
+	// (and the mapping) is gone: it lives on the heap, as does seq.
+	v.in = u32s[EdgeID](in, false)
+	v.seq = make([]EdgeID, len(v.efrom))
+	for i := range v.seq {
+		v.seq[i] = EdgeID(i)
+	}
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// check validates a loaded view's structure so that a bad file is an error
+// at load time rather than a panic in a query.
+func (v *View) check() error {
+	nn, m := len(v.nkind), len(v.efrom)
+	if len(v.idOff) != nn+1 || len(v.byID) != nn || len(v.noff) != nn || len(v.eto) != m || len(v.ekind) != m ||
+		len(v.eoff) != m || len(v.econd) != (m+63)/64 || len(v.outStart) != nn+1 || len(v.inStart) != nn+1 || len(v.in) != m {
+		return fmt.Errorf("inconsistent section sizes")
+	}
+	if v.idOff[0] != 0 || v.idOff[nn] != uint64(len(v.idData)) {
+		return fmt.Errorf("bad id offsets")
+	}
+	for i := range nn {
+		if v.idOff[i] > v.idOff[i+1] || int(v.byID[i]) >= nn || v.outStart[i] > v.outStart[i+1] || v.inStart[i] > v.inStart[i+1] ||
+			(v.noff[i] != noPayload && v.noff[i] >= uint64(len(v.narena))) {
+			return fmt.Errorf("node %d out of range", i)
+		}
+	}
+	if v.outStart[0] != 0 || v.inStart[0] != 0 || int(v.outStart[nn]) != m || int(v.inStart[nn]) != m {
+		return fmt.Errorf("bad adjacency offsets")
 	}
 	for i := range m {
-		if int(efrom[i]) >= nn || int(eto[i]) >= nn || eoff[i] >= uint64(len(earena)) {
-			return nil, fmt.Errorf("read view cache: edge %d out of range", i)
+		if int(v.efrom[i]) >= nn || int(v.eto[i]) >= nn || int(v.in[i]) >= m || v.eoff[i] >= uint64(len(v.earena)) {
+			return fmt.Errorf("edge %d out of range", i)
 		}
 	}
-	v := &View{
-		at: hdr.At, manifests: hdr.Manifests,
-		ids: ids, index: make(map[string]NodeID, nn),
-		nkind: make([]NodeKind, nn), noff: noff, narena: narena,
-		efrom: efrom, eto: eto, ekind: make([]EdgeKind, m), econd: econd, eoff: eoff, earena: earena,
-	}
-	for i, id := range ids {
-		v.index[id] = NodeID(i)
-		v.nkind[i] = NodeKind(nkind[i])
-		if noff[i] != noPayload && noff[i] >= uint64(len(narena)) {
-			return nil, fmt.Errorf("read view cache: node %d out of range", i)
-		}
-	}
-	for i, k := range ekind {
-		v.ekind[i] = EdgeKind(k)
-	}
-	v.buildCSR()
-	return v, nil
+	return nil
 }

@@ -67,15 +67,9 @@ func BenchmarkCollectAndStore(b *testing.B) {
 			path := export(day)
 			b.StartTimer()
 			t0, c0 := time.Now(), gen.CPUTime()
-			st, err := graph.Open(b.Context(), db, nil)
+			open := func(ctx context.Context) (Store, error) { return graph.Open(ctx, db, nil) }
+			ms, err := Run(b.Context(), &awsiam.FileCollector{Path: path}, open, Options{At: day0.AddDate(0, 0, day)})
 			if err != nil {
-				b.Fatal(err)
-			}
-			ms, err := Run(b.Context(), &awsiam.FileCollector{Path: path}, st, Options{At: day0.AddDate(0, 0, day)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := st.Close(); err != nil {
 				b.Fatal(err)
 			}
 			took, cpu := time.Since(t0), gen.CPUTime()-c0

@@ -6,6 +6,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,9 +24,15 @@ type Collector interface {
 
 // Store is what ingest needs from the snapshot store.
 type Store interface {
-	WriteSnapshot(ctx context.Context, g *graph.SourceGraph, at time.Time) (graph.Manifest, error)
+	WriteSnapshots(ctx context.Context, gs []*graph.SourceGraph, at time.Time) ([]graph.Manifest, error)
 	RecordPartial(ctx context.Context, source string, at time.Time, reasons []string) (graph.Manifest, error)
+	Close() error
 }
+
+// Opener opens the store read-write. Run opens it twice, briefly: to read
+// context snapshots and to write; it never holds the store's lock while
+// collecting, so queries keep working during a long collection.
+type Opener func(ctx context.Context) (Store, error)
 
 // Options tune a run.
 type Options struct {
@@ -129,7 +136,7 @@ type contextReader interface {
 
 // Run collects, derives and stores. On failure nothing is written to the
 // graph: each affected source gets a partial manifest with the reason.
-func Run(ctx context.Context, c Collector, st Store, o Options) ([]graph.Manifest, error) {
+func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Manifest, error) {
 	at := o.At
 	if at.IsZero() {
 		at = time.Now()
@@ -139,13 +146,31 @@ func Run(ctx context.Context, c Collector, st Store, o Options) ([]graph.Manifes
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	stored, err := contextFrom(ctx, st, at)
+	st, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sources, err := Collect(ctx, c, stored...)
+	stored, err := contextFrom(ctx, st, at)
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close store: %w", cerr)
+	}
 	if err != nil {
-		reason := err.Error()
+		return nil, err
+	}
+	sources, collectErr := Collect(ctx, c, stored...)
+	stored = nil // let the context graphs go before writing
+	// A cancelled ctx must not stop us recording why the run failed.
+	wctx := ctx
+	if collectErr != nil {
+		wctx = context.WithoutCancel(ctx)
+	}
+	st, err = open(wctx)
+	if err != nil {
+		return nil, errors.Join(collectErr, err)
+	}
+	defer st.Close()
+	if collectErr != nil {
+		reason := collectErr.Error()
 		var recorded []graph.Manifest
 		names := make([]string, 0, len(sources))
 		for _, g := range sources {
@@ -155,24 +180,21 @@ func Run(ctx context.Context, c Collector, st Store, o Options) ([]graph.Manifes
 			names = append(names, o.SourceHint)
 		}
 		for _, s := range names {
-			// A cancelled ctx must not stop us recording why the run failed.
-			m, perr := st.RecordPartial(context.WithoutCancel(ctx), s, at, []string{reason})
+			m, perr := st.RecordPartial(wctx, s, at, []string{reason})
 			if perr != nil {
 				log.Error("record partial snapshot", "source", s, "err", perr)
 				continue
 			}
 			recorded = append(recorded, m)
 		}
-		return recorded, fmt.Errorf("collect: %w", err)
+		return recorded, fmt.Errorf("collect: %w", collectErr)
 	}
-	var out []graph.Manifest
-	for _, g := range sources {
-		m, err := st.WriteSnapshot(ctx, g, at)
-		if err != nil {
-			return out, fmt.Errorf("write snapshot of %s: %w", g.Source, err)
-		}
+	out, err := st.WriteSnapshots(ctx, sources, at)
+	if err != nil {
+		return out, fmt.Errorf("write snapshots: %w", err)
+	}
+	for _, m := range out {
 		log.Info("snapshot written", "id", m.ID, "nodes", m.Nodes, "edges", m.Edges, "added", m.Added, "removed", m.Removed, "changed", m.Changed, "warnings", len(m.Warnings))
-		out = append(out, m)
 	}
 	return out, nil
 }
