@@ -12,30 +12,73 @@ import (
 // multiGraph adapts the account being derived plus context graphs (the
 // organisation's structure and SCPs, other accounts of the same run) to the
 // Graph interface. Nodes present in several graphs merge; the first wins.
+// Other accounts are indexed only when one of their ids is looked up, so
+// deriving N accounts does not cost N*N full-graph passes.
 type multiGraph struct {
-	gs  []*graph.SourceGraph
-	out map[string]map[graph.EdgeKind][]string
+	eager     []*graph.SourceGraph
+	byAccount map[string]*graph.SourceGraph // other AWS accounts, indexed lazily
+	indexed   map[*graph.SourceGraph]bool
+	out       map[string]map[graph.EdgeKind][]string
 }
 
-func newMultiGraph(gs ...*graph.SourceGraph) *multiGraph {
-	mg := &multiGraph{gs: gs, out: map[string]map[graph.EdgeKind][]string{}}
-	for _, g := range gs {
-		for _, e := range g.SortedEdges() {
-			m := mg.out[e.From]
-			if m == nil {
-				m = map[graph.EdgeKind][]string{}
-				mg.out[e.From] = m
-			}
-			m[e.Kind] = append(m[e.Kind], e.To)
+func newMultiGraph(g *graph.SourceGraph, others ...*graph.SourceGraph) *multiGraph {
+	mg := &multiGraph{eager: []*graph.SourceGraph{g}, byAccount: map[string]*graph.SourceGraph{}, indexed: map[*graph.SourceGraph]bool{},
+		out: map[string]map[graph.EdgeKind][]string{}}
+	for _, o := range others {
+		if acct, ok := strings.CutPrefix(o.Source, "aws:"); ok {
+			mg.byAccount[acct] = o
+			continue
 		}
+		mg.eager = append(mg.eager, o)
+	}
+	for _, e := range mg.eager {
+		mg.index(e)
 	}
 	return mg
 }
 
+func (m *multiGraph) index(g *graph.SourceGraph) {
+	if m.indexed[g] {
+		return
+	}
+	m.indexed[g] = true
+	for _, e := range g.Edges {
+		t := m.out[e.From]
+		if t == nil {
+			t = map[graph.EdgeKind][]string{}
+			m.out[e.From] = t
+		}
+		t[e.Kind] = append(t[e.Kind], e.To)
+	}
+	// Map order is random; keep target lists sorted so policy order and
+	// evidence are deterministic.
+	for _, t := range m.out {
+		for _, list := range t {
+			sort.Strings(list)
+		}
+	}
+}
+
+// graphsFor returns the graphs that may hold id: the eager ones and, for an
+// id of another collected account, that account's graph.
+func (m *multiGraph) graphsFor(id string) []*graph.SourceGraph {
+	acct := accountOf(strings.TrimPrefix(id, "aws:"))
+	if o, ok := m.byAccount[acct]; ok {
+		m.index(o)
+		return append(append([]*graph.SourceGraph{}, m.eager...), o)
+	}
+	return m.eager
+}
+
 func (m *multiGraph) Node(id string) (graph.Node, bool) {
+	gs := m.graphsFor(id)
+	if strings.HasPrefix(id, "aws:arn:aws:iam::aws:") {
+		// AWS managed policies appear in every account's export.
+		gs = append(append([]*graph.SourceGraph{}, gs...), m.others()...)
+	}
 	var out graph.Node
 	found := false
-	for _, g := range m.gs {
+	for _, g := range gs {
 		n, ok := g.Nodes[id]
 		if !ok {
 			continue
@@ -46,7 +89,7 @@ func (m *multiGraph) Node(id string) (graph.Node, bool) {
 		}
 		for k, v := range n.Attrs {
 			if _, ok := out.Attrs[k]; !ok {
-				if out.Attrs == nil || len(out.Attrs) == 0 {
+				if len(out.Attrs) == 0 {
 					out.Attrs = map[string]string{}
 				} else {
 					out.Attrs = cloneAttrs(out.Attrs)
@@ -58,6 +101,15 @@ func (m *multiGraph) Node(id string) (graph.Node, bool) {
 	return out, found
 }
 
+func (m *multiGraph) others() []*graph.SourceGraph {
+	out := make([]*graph.SourceGraph, 0, len(m.byAccount))
+	for _, g := range m.byAccount {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
 func cloneAttrs(m map[string]string) map[string]string {
 	c := make(map[string]string, len(m)+2)
 	for k, v := range m {
@@ -66,7 +118,10 @@ func cloneAttrs(m map[string]string) map[string]string {
 	return c
 }
 
-func (m *multiGraph) Targets(id string, k graph.EdgeKind) []string { return m.out[id][k] }
+func (m *multiGraph) Targets(id string, k graph.EdgeKind) []string {
+	m.graphsFor(id) // index the owning account's graph on first use
+	return m.out[id][k]
+}
 
 // DeployCapabilityID is the capability node of "deploy a container" in an account.
 func DeployCapabilityID(account string) string { return "cap:deploy-container:aws:" + account }
@@ -84,7 +139,7 @@ func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*gra
 	if account == g.Source || account == "" {
 		return fmt.Errorf("derive AWS edges: source %q is not an AWS account", g.Source)
 	}
-	sg := newMultiGraph(append([]*graph.SourceGraph{g}, others...)...)
+	sg := newMultiGraph(g, others...)
 	res := NewResolver(sg)
 	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
 	for _, n := range g.SortedNodes() {
@@ -136,19 +191,26 @@ type deriver struct {
 func (d *deriver) external(account string) []graph.Node {
 	if d.externals == nil {
 		d.externals = map[string][]graph.Node{}
+	}
+	if list, ok := d.externals[account]; ok {
+		return list
+	}
+	var list []graph.Node
+	if account != d.account {
 		for _, c := range d.context {
-			acct := strings.TrimPrefix(c.Source, "aws:")
-			if acct == c.Source || acct == d.account {
+			if c.Source != "aws:"+account {
 				continue
 			}
-			for _, n := range c.SortedNodes() {
+			for _, n := range c.Nodes {
 				if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
-					d.externals[acct] = append(d.externals[acct], n)
+					list = append(list, n)
 				}
 			}
 		}
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	}
-	return d.externals[account]
+	d.externals[account] = list
+	return list
 }
 
 // crossAccount adds CanAssume edges from principals of another collected
@@ -495,9 +557,13 @@ func (d *deriver) tryRecipe(p graph.Node, pp *PrincipalPolicies, vars map[string
 	passVars := WithVar(vars, "iam:PassedToService", r.PassRoleTo)
 	var best *Result
 	var bestRole string
+	pass := Prepare(pp, "iam:PassRole", passVars)
+	if !pass.MayAllow() {
+		return rr, false
+	}
 	for _, roleID := range trusts[strings.ToLower(r.PassRoleTo)] {
 		role := d.g.Nodes[roleID]
-		res := Evaluate(pp, Request{Action: "iam:PassRole", Resource: role.Attrs["arn"], Vars: passVars})
+		res := pass.Evaluate(role.Attrs["arn"])
 		if res.Decision != Allowed {
 			continue
 		}

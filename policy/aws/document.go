@@ -34,6 +34,7 @@ type Statement struct {
 	// offline evaluation; ConditionText is its compact JSON.
 	Condition     map[string]map[string][]string
 	ConditionText string
+	label         string // cached Label(): evidence is built on hot paths
 }
 
 // Effect is Allow or Deny.
@@ -59,6 +60,9 @@ func (s *Statement) HasCondition() bool { return len(s.Condition) > 0 }
 
 // Label names the statement for evidence: its Sid, else its index.
 func (s *Statement) Label() string {
+	if s.label != "" {
+		return s.label
+	}
 	if s.Sid != "" {
 		return fmt.Sprintf("%d (%s)", s.Index, s.Sid)
 	}
@@ -192,6 +196,7 @@ func parseStatement(i int, rs rawStatement) (Statement, error) {
 	if len(st.Action) == 0 && len(st.NotAction) == 0 {
 		return st, fmt.Errorf("neither Action nor NotAction is set")
 	}
+	st.label = st.Label()
 	if len(st.Action) > 0 && len(st.NotAction) > 0 {
 		return st, fmt.Errorf("both Action and NotAction are set")
 	}

@@ -85,9 +85,14 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 	for _, a := range d.principals {
 		pp := d.policies(a.ID)
 		vars := d.vars(a)
-		can := func(action string) bool {
-			// Cheap prefilter: any statement allowing the action anywhere.
-			return Evaluate(pp, Request{Action: action, Vars: vars}).Decision == Allowed
+		// prepare filters statements for one action once; targets are then
+		// checked by resource only (nil when nothing could allow it).
+		prepare := func(action string) *Prepared {
+			p := Prepare(pp, action, vars)
+			if !p.MayAllow() {
+				return nil
+			}
+			return p
 		}
 		edges := 0
 		add := func(e graph.Edge) error {
@@ -133,7 +138,7 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 				return err
 			}
 		}
-		if a.Kind == graph.NodeUser && can("iam:AddUserToGroup") {
+		if prep := prepare("iam:AddUserToGroup"); a.Kind == graph.NodeUser && prep != nil {
 			member := map[string]bool{}
 			for _, gid := range d.res.g.Targets(a.ID, graph.EdgeMemberOf) {
 				member[gid] = true
@@ -142,35 +147,36 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 				if member[g.ID] {
 					continue
 				}
-				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanAddMember, g, "iam:AddUserToGroup", "Rhino #13; PF iam-013"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanAddMember, g, "Rhino #13; PF iam-013"); err != nil {
 					return err
 				}
 			}
 		}
 		for _, act := range []string{"iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"} {
-			if !can(act) {
+			prep := prepare(act)
+			if prep == nil {
 				continue
 			}
 			for _, u := range users {
 				if u.ID == a.ID {
 					continue
 				}
-				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanCreateKey, u, act, "Rhino #4-6; PF iam-002/004/006"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanCreateKey, u, "Rhino #4-6; PF iam-002/004/006"); err != nil {
 					return err
 				}
 			}
 		}
-		if can("iam:UpdateAssumeRolePolicy") {
+		if prep := prepare("iam:UpdateAssumeRolePolicy"); prep != nil {
 			for _, r := range roles {
 				if r.ID == a.ID || r.Attrs["service_linked"] == "true" {
 					continue
 				}
-				if err := d.targetEdge(add, a, pp, vars, graph.EdgeCanUpdateTrust, r, "iam:UpdateAssumeRolePolicy", "Rhino #14; PF iam-012"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanUpdateTrust, r, "Rhino #14; PF iam-012"); err != nil {
 					return err
 				}
 			}
 		}
-		if can("iam:PassRole") {
+		if prepare("iam:PassRole") != nil {
 			if err := d.passRoleEdges(add, a, pp, vars, trusts); err != nil {
 				return err
 			}
@@ -218,14 +224,18 @@ func (d *deriver) allOf(pp *PrincipalPolicies, vars map[string]string, actions [
 	return out, true
 }
 
-// targetEdge adds a -kind-> target when action is allowed on target's ARN.
-func (d *deriver) targetEdge(add func(graph.Edge) error, a graph.Node, pp *PrincipalPolicies, vars map[string]string, kind graph.EdgeKind, target graph.Node, action, source string) error {
-	res := Evaluate(pp, Request{Action: action, Resource: target.Attrs["arn"], Vars: vars})
+// targetEdge adds a -kind-> target when the prepared action is allowed on
+// target's ARN.
+func targetEdge(add func(graph.Edge) error, a graph.Node, prep *Prepared, kind graph.EdgeKind, target graph.Node, source string) error {
+	if !prep.MaybeAllowed(target.Attrs["arn"]) {
+		return nil
+	}
+	res := prep.Evaluate(target.Attrs["arn"])
 	if res.Decision != Allowed {
 		return nil
 	}
-	e := graph.Edge{From: a.ID, Kind: kind, To: target.ID, Evidence: mergeEvidence(statementEvidence(res.Allow, action+" on "+target.Name)),
-		Attrs: map[string]string{"technique": action, "source": source}}
+	e := graph.Edge{From: a.ID, Kind: kind, To: target.ID, Evidence: mergeEvidence(statementEvidence(res.Allow, prep.action+" on "+target.Name)),
+		Attrs: map[string]string{"technique": prep.action, "source": source}}
 	if res.Conditional {
 		e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
 	}
@@ -239,13 +249,16 @@ func (d *deriver) passRoleEdges(add func(graph.Edge) error, a graph.Node, pp *Pr
 		if !ok {
 			continue
 		}
-		passVars := WithVar(vars, "iam:PassedToService", rule.service)
+		pass := Prepare(pp, "iam:PassRole", WithVar(vars, "iam:PassedToService", rule.service))
+		if !pass.MayAllow() {
+			continue
+		}
 		for _, roleID := range trusts[rule.service] {
 			if roleID == a.ID || done[roleID] {
 				continue
 			}
 			role := d.g.Nodes[roleID]
-			pr := Evaluate(pp, Request{Action: "iam:PassRole", Resource: role.Attrs["arn"], Vars: passVars})
+			pr := pass.Evaluate(role.Attrs["arn"])
 			if pr.Decision != Allowed {
 				continue
 			}

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -132,26 +131,173 @@ func (m *matchSet) allow() tri {
 	return triNo
 }
 
-// Evaluate decides req against the identity policies and boundary of one
-// principal: explicit deny wins; otherwise an identity Allow is needed and,
-// when a boundary is set, a boundary Allow too (a boundary caps, never
-// grants). SCPs and resource policies are not consulted here.
+// Evaluate decides req against the identity policies, boundary and SCPs of
+// one principal: explicit deny wins; otherwise an identity Allow is needed
+// and, when a boundary is set, a boundary Allow too (a boundary caps, never
+// grants), and every SCP level must allow. Resource policies other than
+// trust policies are not consulted.
 func Evaluate(pp *PrincipalPolicies, req Request) Result {
+	return Prepare(pp, req.Action, req.Vars).Evaluate(req.Resource)
+}
+
+// candidate is a statement whose action (and, when decidable, condition)
+// already matched; only its resource is left to check.
+type candidate struct {
+	policy   *Policy
+	st       *Statement
+	boundary bool
+	scp      int // SCP level index, -1 for identity and boundary statements
+	maybe    bool
+	cond     string    // undecided condition entries (JSON), when maybe
+	pats     []pattern // Resource/NotResource with variables resolved
+}
+
+// Prepared is Evaluate specialised to one principal, action and context:
+// action and condition matching are done once, so checking many resources
+// (an escalation rule against every user of an account) costs one resource
+// match per candidate statement.
+type Prepared struct {
+	pp     *PrincipalPolicies
+	action string
+	svc    string
+	vars   map[string]string
+	cands  []candidate
+}
+
+// Prepare filters the principal's statements down to those that apply to
+// action under vars.
+func Prepare(pp *PrincipalPolicies, action string, vars map[string]string) *Prepared {
+	p := &Prepared{pp: pp, action: action, svc: actionService(action), vars: vars}
+	add := func(pol *Policy, boundary bool, scp int) {
+		if pol.Doc == nil {
+			return
+		}
+		for i := range pol.Doc.Statement {
+			st := &pol.Doc.Statement[i]
+			if !actionMatches(st, action) {
+				continue
+			}
+			c := candidate{policy: pol, st: st, boundary: boundary, scp: scp, pats: resolvePatterns(st, vars)}
+			if st.HasCondition() {
+				holds, rest := evalCondition(st.Condition, vars)
+				if holds == triNo {
+					continue // the condition is known to be false for this request
+				}
+				if holds == triMaybe {
+					c.maybe, c.cond = true, conditionText(rest)
+				}
+			}
+			p.cands = append(p.cands, c)
+		}
+	}
+	for i := range pp.Identity {
+		add(&pp.Identity[i], false, -1)
+	}
+	if pp.Boundary != nil {
+		add(pp.Boundary, true, -1)
+	}
+	for i := range pp.SCPs {
+		for j := range pp.SCPs[i].Policies {
+			add(&pp.SCPs[i].Policies[j], false, i)
+		}
+	}
+	return p
+}
+
+// MayAllow reports whether some identity statement allows the action on
+// some resource: a cheap filter before evaluating many resources.
+func (p *Prepared) MayAllow() bool {
+	for _, c := range p.cands {
+		if !c.boundary && c.scp < 0 && c.st.Effect == EffectAllow {
+			return true
+		}
+	}
+	return false
+}
+
+// MaybeAllowed is a fast, allocation-free pre-check of Evaluate: false
+// means Evaluate(resource) would not allow; true means it might.
+func (p *Prepared) MaybeAllowed(resource string) bool {
+	var identAllow, boundAllow bool
+	var scpAllow uint64 // bit per SCP level (levels beyond 64 are not pre-checked)
+	for i := range p.cands {
+		c := &p.cands[i]
+		ok, varDependent := matchResources(c.st, c.pats, p.svc, resource)
+		if !ok {
+			continue
+		}
+		if c.st.Effect == EffectDeny {
+			if !c.maybe && !varDependent {
+				return false
+			}
+			continue
+		}
+		switch {
+		case c.boundary:
+			boundAllow = true
+		case c.scp >= 0:
+			if c.scp < 64 {
+				scpAllow |= 1 << uint(c.scp)
+			}
+		default:
+			identAllow = true
+		}
+	}
+	if !identAllow || (p.pp.Boundary != nil && !boundAllow) {
+		return false
+	}
+	for i := range p.pp.SCPs {
+		if i < 64 && scpAllow&(1<<uint(i)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Evaluate decides the prepared action on resource ("" = some resource).
+func (p *Prepared) Evaluate(resource string) Result {
+	pp := p.pp
 	var res Result
 	res.Incomplete = pp.Incomplete
 	var ident, bound matchSet
-	for i := range pp.Identity {
-		collect(&pp.Identity[i], req, false, &ident)
-	}
-	if pp.Boundary != nil {
-		collect(pp.Boundary, req, true, &bound)
-	}
 	scps := make([]matchSet, len(pp.SCPs))
-	for i := range pp.SCPs {
-		for j := range pp.SCPs[i].Policies {
-			p := pp.SCPs[i].Policies[j]
-			p.Via = "SCP at " + pp.SCPs[i].Name
-			collectSCP(&p, req, pp.SCPs[i].Name, &scps[i])
+	for i := range p.cands {
+		c := &p.cands[i]
+		ok, varDependent := matchResources(c.st, c.pats, p.svc, resource)
+		if !ok {
+			continue
+		}
+		via := c.policy.Via
+		scpName := ""
+		if c.scp >= 0 {
+			scpName = pp.SCPs[c.scp].Name
+			via = "SCP at " + scpName
+		}
+		ref := StatementRef{PolicyID: c.policy.ID, PolicyName: c.policy.Name, Via: via, Statement: c.st.Label(), Effect: c.st.Effect.String(),
+			Boundary: c.boundary, SCP: scpName, Condition: c.cond}
+		conditional := c.maybe
+		if varDependent {
+			conditional = true
+			if ref.Condition == "" {
+				ref.Condition = "resource uses a policy variable whose value is unknown offline"
+			}
+		}
+		m := &ident
+		switch {
+		case c.boundary:
+			m = &bound
+		case c.scp >= 0:
+			m = &scps[c.scp]
+		}
+		switch {
+		case c.st.Effect == EffectDeny && conditional:
+			m.denyMaybe = append(m.denyMaybe, ref)
+		case c.st.Effect == EffectDeny:
+			m.denyYes = append(m.denyYes, ref)
+		case conditional:
+			m.allowMaybe = append(m.allowMaybe, ref)
+		default:
+			m.allowYes = append(m.allowYes, ref)
 		}
 	}
 	res.Deny = append(append(append(res.Deny, ident.denyYes...), bound.denyYes...), append(ident.denyMaybe, bound.denyMaybe...)...)
@@ -215,57 +361,6 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// collectSCP is collect for an SCP: statements are marked with their level.
-func collectSCP(p *Policy, req Request, level string, m *matchSet) {
-	collect(p, req, false, m)
-	for _, list := range []*[]StatementRef{&m.allowYes, &m.allowMaybe, &m.denyYes, &m.denyMaybe} {
-		for i := range *list {
-			(*list)[i].SCP = level
-		}
-	}
-}
-
-func collect(p *Policy, req Request, boundary bool, m *matchSet) {
-	if p.Doc == nil {
-		return
-	}
-	for i := range p.Doc.Statement {
-		st := &p.Doc.Statement[i]
-		ok, varDependent := statementMatches(st, req)
-		if !ok {
-			continue
-		}
-		ref := StatementRef{PolicyID: p.ID, PolicyName: p.Name, Via: p.Via, Statement: st.Label(), Effect: st.Effect.String(), Boundary: boundary}
-		conditional := false
-		if st.HasCondition() {
-			holds, rest := evalCondition(st.Condition, req.Vars)
-			switch holds {
-			case triNo:
-				continue // the condition is known to be false for this request
-			case triMaybe:
-				conditional = true
-				ref.Condition = conditionText(rest)
-			}
-		}
-		if varDependent {
-			conditional = true
-			if ref.Condition == "" {
-				ref.Condition = "resource uses a policy variable whose value is unknown offline"
-			}
-		}
-		switch {
-		case st.Effect == EffectDeny && conditional:
-			m.denyMaybe = append(m.denyMaybe, ref)
-		case st.Effect == EffectDeny:
-			m.denyYes = append(m.denyYes, ref)
-		case conditional:
-			m.allowMaybe = append(m.allowMaybe, ref)
-		default:
-			m.allowYes = append(m.allowYes, ref)
-		}
-	}
-}
-
 // statementMatches reports whether st applies to req by action and resource.
 // varDependent is set when the match relied on a policy variable that could
 // not be resolved (treated as '*' and so conditional).
@@ -293,51 +388,84 @@ func actionMatches(st *Statement, action string) bool {
 	return false
 }
 
-var policyVar = regexp.MustCompile(`\$\{([^}]*)\}`)
-
 // substitute resolves ${var} from vars; unresolved variables become '*' and
 // are reported. ${*}, ${?} and ${$} are IAM's escapes for literal characters.
 func substitute(pattern string, vars map[string]string) (string, bool) {
-	if !strings.Contains(pattern, "${") {
+	i := strings.Index(pattern, "${")
+	if i < 0 {
 		return pattern, false
 	}
 	unresolved := false
-	out := policyVar.ReplaceAllStringFunc(pattern, func(m string) string {
-		name := m[2 : len(m)-1]
+	var sb strings.Builder
+	for i >= 0 {
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			break
+		}
+		sb.WriteString(pattern[:i])
+		name := pattern[i+2 : i+j]
 		switch name {
 		case "*", "?", "$":
-			return name // literal; a rare case we accept as a wildcard
+			sb.WriteString(name) // literal; a rare case we accept as a wildcard
+		default:
+			if v, ok := vars[strings.ToLower(name)]; ok {
+				sb.WriteString(v)
+			} else {
+				unresolved = true
+				sb.WriteByte('*')
+			}
 		}
-		if v, ok := vars[strings.ToLower(name)]; ok {
-			return v
-		}
-		unresolved = true
-		return "*"
-	})
-	return out, unresolved
+		pattern = pattern[i+j+1:]
+		i = strings.Index(pattern, "${")
+	}
+	sb.WriteString(pattern)
+	return sb.String(), unresolved
 }
 
 func resourceMatches(st *Statement, req Request) (bool, bool) {
-	svc := actionService(req.Action)
-	anyResource := req.Resource == ""
+	return matchResources(st, resolvePatterns(st, req.Vars), actionService(req.Action), req.Resource)
+}
+
+// pattern is a Resource/NotResource entry with policy variables resolved.
+type pattern struct {
+	text       string
+	unresolved bool // a variable was unknown and became '*'
+}
+
+// resolvePatterns substitutes policy variables in a statement's Resource or
+// NotResource list once per context.
+func resolvePatterns(st *Statement, vars map[string]string) []pattern {
+	list := st.Resource
+	if len(st.NotResource) > 0 {
+		list = st.NotResource
+	}
+	out := make([]pattern, len(list))
+	for i, raw := range list {
+		out[i].text, out[i].unresolved = substitute(raw, vars)
+	}
+	return out
+}
+
+// matchResources is resourceMatches over pre-resolved patterns.
+func matchResources(st *Statement, pats []pattern, svc, resource string) (bool, bool) {
+	anyResource := resource == ""
 	if len(st.NotResource) > 0 {
 		if anyResource && st.Effect == EffectDeny {
 			// Deny-all-except leaves the excluded resources reachable.
 			return false, false
 		}
 		varDep := false
-		for _, raw := range st.NotResource {
-			p, unresolved := substitute(raw, req.Vars)
-			varDep = varDep || unresolved
+		for _, p := range pats {
+			varDep = varDep || p.unresolved
 			if anyResource {
 				// "some resource not in the list" exists unless the list
 				// covers the whole service.
-				if resourceCoversService(p, svc) {
+				if resourceCoversService(p.text, svc) {
 					return false, false
 				}
 				continue
 			}
-			if MatchResource(p, req.Resource) {
+			if MatchResource(p.text, resource) {
 				return false, false
 			}
 		}
@@ -347,22 +475,21 @@ func resourceMatches(st *Statement, req Request) (bool, bool) {
 		// Trust policies have no Resource: the role itself is the resource.
 		return true, false
 	}
-	for _, raw := range st.Resource {
-		p, unresolved := substitute(raw, req.Vars)
+	for _, p := range pats {
 		if anyResource {
 			if st.Effect == EffectDeny {
-				if resourceCoversService(p, svc) {
-					return true, unresolved
+				if resourceCoversService(p.text, svc) {
+					return true, p.unresolved
 				}
 				continue
 			}
-			if resourceCouldBelongTo(p, svc) {
-				return true, unresolved
+			if resourceCouldBelongTo(p.text, svc) {
+				return true, p.unresolved
 			}
 			continue
 		}
-		if MatchResource(p, req.Resource) {
-			return true, unresolved
+		if MatchResource(p.text, resource) {
+			return true, p.unresolved
 		}
 	}
 	return false, false

@@ -85,22 +85,26 @@ func MatchResource(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	pp := strings.SplitN(pattern, ":", 6)
-	ap := strings.SplitN(arn, ":", 6)
-	if len(ap) != 6 {
+	if strings.Count(arn, ":") < 5 {
 		// Not an ARN (e.g. a bare name in a test or odd data): plain glob.
 		return MatchWildcard(pattern, arn, false)
 	}
-	if len(pp) != 6 {
-		// A pattern with fewer fields cannot stretch a wildcard across ':'.
-		return false
-	}
-	for i := 0; i < 6; i++ {
-		if !MatchWildcard(pp[i], ap[i], false) {
+	// Walk the first five fields of both without allocating; the sixth
+	// (resource) field is the rest of the string.
+	p, a := pattern, arn
+	for field := 0; field < 5; field++ {
+		i := strings.IndexByte(p, ':')
+		j := strings.IndexByte(a, ':')
+		if i < 0 || j < 0 {
+			// A pattern with fewer fields cannot stretch a wildcard across ':'.
 			return false
 		}
+		if !MatchWildcard(p[:i], a[:j], false) {
+			return false
+		}
+		p, a = p[i+1:], a[j+1:]
 	}
-	return true
+	return MatchWildcard(p, a, false)
 }
 
 // actionService returns the service prefix of an action, lower-cased.
