@@ -46,7 +46,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing store", []string{"--db", filepath.Join(t.TempDir(), "none"), "who-can", "deploy"}, 1, "permgraph collect"},
 		{"before first snapshot", []string{"--db", db, "who-can", "deploy", "--at", "2025-01-01"}, 1, "no complete snapshot"},
 		{"bad time", []string{"--db", db, "who-can", "deploy", "--at", "yesterday"}, 2, "bad time"},
-		{"not built", []string{"--db", db, "detect", "x"}, 1, "not built yet"},
+		{"not built", []string{"--db", db, "report"}, 1, "not built yet"},
 		{"azure not collected", []string{"--db", db, "who-can", "deploy", "--cloud", "azure"}, 1, "not built yet"},
 		{"bad permission", []string{"--db", db, "who-can", "RunTask"}, 1, "want a permission"},
 	}

@@ -60,6 +60,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		return ExitUsage
 	}
+	var ae alertsError
+	if errors.As(err, &ae) {
+		return ExitAlerts
+	}
 	return ExitError
 }
 
@@ -95,8 +99,9 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newPathCommand(g),
 		newWhatCanCommand(g),
 		newDemoCommand(g),
+		newDetectCommand(g),
 	)
-	for _, name := range []string{"snapshot", "diff", "detect", "report", "emulate", "validate", "serve"} {
+	for _, name := range []string{"snapshot", "diff", "report", "emulate", "validate", "serve"} {
 		root.AddCommand(notBuilt(name))
 	}
 	return root

@@ -1,0 +1,283 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"permgraph/detect/event"
+	"permgraph/graph"
+	"permgraph/queries"
+)
+
+// Meta describes a rule; ADS documents are checked against it.
+type Meta struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Title    string            `json:"title"`
+	Severity Severity          `json:"severity"`
+	Attack   []string          `json:"attack"`
+	Params   map[string]string `json:"params"`
+	Response []string          `json:"response"`
+}
+
+// Rule is one detection. Observe sees every event in stream order and may
+// return alerts; rules keep their own windows.
+type Rule interface {
+	Meta() Meta
+	Observe(ctx context.Context, c *Context, e *event.Event) ([]Alert, error)
+}
+
+// Config tunes the engine (the detection part of permgraph.yaml).
+type Config struct {
+	// Allow lists principals (graph ids or raw identities) whose activity is
+	// suppressed, each with the user agent it normally uses: a stolen key
+	// used from another tool is not suppressed. Empty UserAgent = any.
+	Allow []AllowEntry `yaml:"allow" json:"allow"`
+	// Platform lists principals expected to deploy privileged workloads (R08).
+	Platform []string `yaml:"platform" json:"platform"`
+	// Collectors lists the identities permgraph's own collection runs as;
+	// their discovery activity is suppressed (and counted).
+	Collectors []string `yaml:"collectors" json:"collectors"`
+}
+
+// AllowEntry is one allowlisted (principal, user agent) pair.
+type AllowEntry struct {
+	Principal string `yaml:"principal" json:"principal"`
+	UserAgent string `yaml:"user_agent" json:"user_agent"`
+	Reason    string `yaml:"reason" json:"reason"`
+}
+
+// Stats counts what the engine did.
+type Stats struct {
+	Events     int            `json:"events"`
+	Alerts     map[string]int `json:"alerts"`
+	Suppressed map[string]int `json:"suppressed"` // by reason
+	Duplicates int            `json:"duplicates"`
+	Unresolved int            `json:"unresolved_actors"`
+}
+
+// Engine runs rules over events.
+type Engine struct {
+	rules  []Rule
+	graph  Graph
+	cfg    Config
+	seen   map[string]bool
+	deploy map[*graph.View]*deployIndex
+	stats  Stats
+}
+
+// NewEngine builds an engine with rules (use DefaultRules for the standard set).
+func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
+	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, deploy: map[*graph.View]*deployIndex{},
+		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}}
+}
+
+// Rules returns the engine's rules.
+func (en *Engine) Rules() []Rule { return en.rules }
+
+// Stats returns counters so far.
+func (en *Engine) Stats() Stats { return en.stats }
+
+// Context is what a rule sees about one event: the graph at its time and
+// the resolved actor.
+type Context struct {
+	en      *Engine
+	ctx     context.Context
+	e       *event.Event
+	view    *graph.View
+	actor   graph.NodeID
+	hasNode bool
+	key     string
+}
+
+// Key identifies the actor across events: its graph node when resolved,
+// else the raw identity.
+func (c *Context) Key() string { return c.key }
+
+// View is the graph at the event's time.
+func (c *Context) View() *graph.View { return c.view }
+
+// ActorNode returns the resolved actor node.
+func (c *Context) ActorNode() (graph.NodeID, bool) { return c.actor, c.hasNode }
+
+// Actor is the alert actor for this event.
+func (c *Context) Actor() Actor {
+	a := Actor{ID: c.key, Name: c.e.Actor.Raw, Source: c.e.Actor.Raw, Resolved: "unresolved"}
+	if c.hasNode {
+		n := c.view.Node(c.actor)
+		a.ID, a.Resolved = n.ID, "graph"
+		if n.Name != "" {
+			a.Name = n.Name
+		}
+	}
+	return a
+}
+
+// Snapshots lists the snapshot ids behind the view.
+func (c *Context) Snapshots() []string {
+	var ids []string
+	for _, m := range c.view.Manifests() {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// DeployPath reports how the actor could deploy at the event's time:
+// "direct", "escalation" (only through an escalation edge) or "none", with
+// the path.
+func (c *Context) DeployPath(scope string) (string, []queries.Hop, error) {
+	return c.en.deployPathAt(c.view, c.actor, c.hasNode, scope)
+}
+
+// DeployPathAt is DeployPath at another time (R05 compares with before).
+func (c *Context) DeployPathAt(t time.Time, scope string) (string, []queries.Hop, error) {
+	v, err := c.en.graph.ViewAt(c.ctx, t)
+	if err != nil {
+		return "", nil, err
+	}
+	n, ok := resolveActor(v, c.e)
+	return c.en.deployPathAt(v, n, ok, scope)
+}
+
+func (en *Engine) deployPathAt(v *graph.View, n graph.NodeID, ok bool, scope string) (string, []queries.Hop, error) {
+	if !ok {
+		return "none", nil, nil
+	}
+	idx, have := en.deploy[v]
+	if !have {
+		var err error
+		if idx, err = newDeployIndex(v); err != nil {
+			return "", nil, err
+		}
+		en.deploy[v] = idx
+	}
+	p, found := idx.byNode[n]
+	if !found {
+		return "none", nil, nil
+	}
+	if scope != "" && len(p.Scopes) > 0 && !contains(p.Scopes, scope) {
+		return "none", nil, nil
+	}
+	return p.Via, p.Path, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Process runs every rule on one event and returns new (deduplicated,
+// not suppressed) alerts.
+func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
+	en.stats.Events++
+	v, err := en.graph.ViewAt(ctx, e.Time)
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{en: en, ctx: ctx, e: &e, view: v}
+	c.actor, c.hasNode = resolveActor(v, &e)
+	switch {
+	case c.hasNode:
+		c.key = v.NodeIDString(c.actor)
+	case e.Actor.Raw != "":
+		c.key = e.Cloud + ":" + e.Actor.Raw
+		en.stats.Unresolved++
+	default:
+		c.key = e.Cloud + ":unknown"
+		en.stats.Unresolved++
+	}
+	if reason := en.suppressed(c, &e); reason != "" {
+		if e.Class != event.Other {
+			en.stats.Suppressed[reason]++
+		}
+		return nil, nil
+	}
+	var out []Alert
+	for _, r := range en.rules {
+		as, err := r.Observe(ctx, c, &e)
+		if err != nil {
+			return out, fmt.Errorf("rule %s: %w", r.Meta().ID, err)
+		}
+		for _, a := range as {
+			if en.seen[a.Key] {
+				en.stats.Duplicates++
+				continue
+			}
+			en.seen[a.Key] = true
+			en.stats.Alerts[a.Rule]++
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// suppressed applies the allowlist (principal AND its usual user agent) and
+// permgraph's own collector identities.
+func (en *Engine) suppressed(c *Context, e *event.Event) string {
+	for _, id := range en.cfg.Collectors {
+		if id == c.key || id == e.Actor.Raw {
+			if e.Class == event.DiscoveryGroup || e.Class == event.DiscoveryPermission || e.Class == event.SelfProbe {
+				return "permgraph-collector"
+			}
+		}
+	}
+	for _, a := range en.cfg.Allow {
+		if a.Principal != c.key && a.Principal != e.Actor.Raw {
+			continue
+		}
+		if a.UserAgent == "" || strings.Contains(e.Actor.UserAgent, a.UserAgent) {
+			return "allowlist"
+		}
+	}
+	return ""
+}
+
+// window is a per-actor sliding window of recent events.
+type window struct {
+	span   time.Duration
+	byKey  map[string][]stamp
+	limitN int
+}
+
+type stamp struct {
+	t        time.Time
+	action   string
+	resource string
+	outcome  event.Outcome
+	ref      EventRef
+}
+
+func newWindow(span time.Duration) *window {
+	return &window{span: span, byKey: map[string][]stamp{}, limitN: 10000}
+}
+
+// add records s and returns the stamps of key within span of s.t.
+func (w *window) add(key string, s stamp) []stamp {
+	list := append(w.byKey[key], s)
+	// Events arrive roughly in order; keep the list sorted for late ones.
+	sort.SliceStable(list, func(i, j int) bool { return list[i].t.Before(list[j].t) })
+	cut := 0
+	for cut < len(list) && s.t.Sub(list[cut].t) > w.span {
+		cut++
+	}
+	list = list[cut:]
+	if len(list) > w.limitN {
+		list = list[len(list)-w.limitN:]
+	}
+	w.byKey[key] = list
+	return list
+}
+
+func (w *window) get(key string) []stamp { return w.byKey[key] }
+
+// bucket is a dedupe bucket: one alert per actor per span.
+func bucket(t time.Time, span time.Duration) string {
+	return fmt.Sprint(t.Truncate(span).Unix())
+}

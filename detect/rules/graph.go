@@ -1,0 +1,183 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"permgraph/detect/event"
+	"permgraph/graph"
+	"permgraph/queries"
+)
+
+// Graph gives the permission graph as it stood at a time.
+type Graph interface {
+	ViewAt(ctx context.Context, t time.Time) (*graph.View, error)
+}
+
+// SnapshotStore is the part of graph.Store that StoreGraph reads.
+type SnapshotStore interface {
+	Snapshots(ctx context.Context) ([]graph.Manifest, error)
+	View(ctx context.Context, at time.Time) (*graph.View, error)
+}
+
+// StoreGraph serves views from the snapshot store, building each distinct
+// set of snapshots once (events arrive roughly in time order, so a stream
+// touches few sets).
+type StoreGraph struct {
+	st        SnapshotStore
+	manifests []graph.Manifest
+	views     map[string]*graph.View
+}
+
+// NewStoreGraph reads the manifest list once.
+func NewStoreGraph(ctx context.Context, st SnapshotStore) (*StoreGraph, error) {
+	ms, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("detect: list snapshots: %w", err)
+	}
+	return &StoreGraph{st: st, manifests: ms, views: map[string]*graph.View{}}, nil
+}
+
+// ViewAt returns the view of the latest complete snapshot per source at or
+// before t (an empty view when none exists yet).
+func (s *StoreGraph) ViewAt(ctx context.Context, t time.Time) (*graph.View, error) {
+	latest := map[string]graph.Manifest{}
+	for _, m := range s.manifests {
+		if m.Status != graph.StatusComplete || m.At.After(t) {
+			continue
+		}
+		if cur, ok := latest[m.Source]; !ok || m.Seq > cur.Seq {
+			latest[m.Source] = m
+		}
+	}
+	ids := make([]string, 0, len(latest))
+	var newest time.Time
+	for _, m := range latest {
+		ids = append(ids, m.ID)
+		if m.At.After(newest) {
+			newest = m.At
+		}
+	}
+	sort.Strings(ids)
+	key := strings.Join(ids, ",")
+	if v, ok := s.views[key]; ok {
+		return v, nil
+	}
+	if len(ids) == 0 {
+		v := graph.NewViewFromGraphs(t, nil)
+		s.views[key] = v
+		return v, nil
+	}
+	v, err := s.st.View(ctx, newest)
+	if err != nil {
+		return nil, fmt.Errorf("detect: view at %s: %w", t.Format(time.RFC3339), err)
+	}
+	s.views[key] = v
+	return v, nil
+}
+
+// deployIndex is who can deploy in one view, computed once per view.
+type deployIndex struct {
+	byNode map[graph.NodeID]queries.Principal
+}
+
+func newDeployIndex(v *graph.View) (*deployIndex, error) {
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+	if err != nil {
+		return nil, err
+	}
+	idx := &deployIndex{byNode: map[graph.NodeID]queries.Principal{}}
+	for _, p := range res.Principals {
+		if id, ok := v.Lookup(p.ID); ok {
+			idx.byNode[id] = p
+		}
+	}
+	return idx, nil
+}
+
+// resolveActor maps an event's actor to a graph node: IAM users by ARN,
+// role sessions to their role (session issuer ARN, else the role name in the
+// assumed-role ARN), EKS users by their canonical ARN, others by email/UPN.
+func resolveActor(v *graph.View, e *event.Event) (graph.NodeID, bool) {
+	a := &e.Actor
+	try := func(id string) (graph.NodeID, bool) {
+		if id == "" {
+			return 0, false
+		}
+		return v.Lookup(id)
+	}
+	switch e.Cloud {
+	case "aws":
+		switch a.Type {
+		case "IAMUser":
+			return try("aws:" + a.Raw)
+		case "Root":
+			if a.Account != "" {
+				return try("aws:account:" + a.Account)
+			}
+		}
+		if a.SessionIssuer != "" {
+			if n, ok := try("aws:" + a.SessionIssuer); ok {
+				return n, true
+			}
+		}
+		if n, ok := roleFromSession(v, a.Raw); ok {
+			return n, true
+		}
+		return try("aws:" + a.Raw)
+	case "k8s":
+		if a.CanonicalARN != "" {
+			if n, ok := roleFromSession(v, a.CanonicalARN); ok {
+				return n, true
+			}
+			if n, ok := try("aws:" + a.CanonicalARN); ok {
+				return n, true
+			}
+		}
+	}
+	for _, cand := range []string{a.ID, a.Raw} {
+		if cand == "" {
+			continue
+		}
+		if n, ok := try(cand); ok {
+			return n, true
+		}
+		if m := v.FindByName(cand); len(m) == 1 {
+			return m[0], true
+		}
+	}
+	return 0, false
+}
+
+// roleFromSession finds the role behind an assumed-role ARN
+// (arn:aws:sts::ACCT:assumed-role/NAME/SESSION) or a role ARN without its
+// path (EKS canonical ARNs drop it) by name within the account.
+func roleFromSession(v *graph.View, arn string) (graph.NodeID, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 {
+		return 0, false
+	}
+	acct, res := parts[4], parts[5]
+	var name string
+	switch {
+	case strings.HasPrefix(res, "assumed-role/"):
+		name = strings.SplitN(strings.TrimPrefix(res, "assumed-role/"), "/", 2)[0]
+	case strings.HasPrefix(res, "role/"):
+		rest := strings.TrimPrefix(res, "role/")
+		name = rest[strings.LastIndexByte(rest, '/')+1:]
+	default:
+		return 0, false
+	}
+	for _, n := range v.FindByName(name) {
+		if v.NodeKind(n) != graph.NodeRole {
+			continue
+		}
+		if strings.Contains(v.NodeIDString(n), ":"+acct+":role/") {
+			return n, true
+		}
+	}
+	return 0, false
+}

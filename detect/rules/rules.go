@@ -1,0 +1,468 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"permgraph/detect/event"
+	"permgraph/queries"
+)
+
+// Shared response steps (the ADS "Response" section); each rule adds its
+// own first steps. Commands are printed for a person to run, never run.
+var commonResponse = []string{
+	"Confirm with the principal's owner whether the activity was expected.",
+	"If not: contain (disable the credential or session), preserve the audit logs, and review the principal's permissions (permgraph what-can).",
+	"Document the incident and any permission change made.",
+}
+
+func response(first ...string) []string {
+	return append(append([]string{}, first...), commonResponse...)
+}
+
+// DefaultRules is the standard rule set with default parameters.
+func DefaultRules() []Rule {
+	return []Rule{
+		NewDiscoveryBurst(DiscoveryBurstParams{Window: 10 * time.Minute, MinActions: 3, MinTargets: 10, MinEvents: 25, Suppress: time.Hour}),
+		NewSelfProbe(SelfProbeParams{Window: 10 * time.Minute, MinDenied: 10, DeniedRatio: 0.4, MinActions: 5, Suppress: time.Hour}),
+		NewNoPathDeploy(),
+		NewFreshGrantDeploy(FreshGrantParams{Lookback: 24 * time.Hour}),
+		NewPrivilegedSpec(),
+		NewExec(),
+		NewDiscoveryThenDeploy(DiscoveryThenDeployParams{Window: 2 * time.Hour}),
+	}
+}
+
+func isDiscovery(c event.Class) bool {
+	return c == event.DiscoveryGroup || c == event.DiscoveryPermission || c == event.SelfProbe
+}
+
+// bulkDiscovery are single calls that dump whole permission graphs.
+var bulkDiscovery = map[string]bool{
+	"GetAccountAuthorizationDetails": true,
+	"SearchAllIamPolicies":           true,
+	"AnalyzeIamPolicy":               true,
+}
+
+func actionName(e *event.Event) string {
+	a := e.Action
+	if i := strings.LastIndexAny(a, ":./"); i >= 0 {
+		return a[i+1:]
+	}
+	return a
+}
+
+// toolAgents are user agents of enumeration tools and raw HTTP libraries.
+var toolAgents = []string{"pacu", "hound", "roadrecon", "graphrunner", "python-requests", "aiohttp", "go-http-client", "access_matrix", "curl/"}
+
+func toolAgent(ua string) bool {
+	l := strings.ToLower(ua)
+	for _, t := range toolAgents {
+		if strings.Contains(l, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- R01 ----
+
+// DiscoveryBurstParams tune R01.
+type DiscoveryBurstParams struct {
+	Window                            time.Duration
+	MinActions, MinTargets, MinEvents int
+	Suppress                          time.Duration
+}
+
+type discoveryBurst struct {
+	p DiscoveryBurstParams
+	w *window
+}
+
+// NewDiscoveryBurst is R01 disc.group_enum_burst.
+func NewDiscoveryBurst(p DiscoveryBurstParams) Rule {
+	return &discoveryBurst{p: p, w: newWindow(p.Window)}
+}
+
+func (r *discoveryBurst) Meta() Meta {
+	return Meta{ID: "R01", Name: "disc.group_enum_burst", Title: "Cloud group / permission enumeration burst", Severity: Low,
+		Attack: []string{"T1069.003", "T1087.004"},
+		Params: map[string]string{"window": r.p.Window.String(), "min_actions": fmt.Sprint(r.p.MinActions), "min_targets": fmt.Sprint(r.p.MinTargets),
+			"min_events": fmt.Sprint(r.p.MinEvents), "suppress": r.p.Suppress.String()},
+		Response: response("List what the principal enumerated (the alert's events) and whether it can deploy: permgraph what-can <actor>.")}
+}
+
+func (r *discoveryBurst) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if !isDiscovery(e.Class) {
+		return nil, nil
+	}
+	if e.Outcome != event.Success && e.Outcome != event.Denied {
+		return nil, nil
+	}
+	list := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, resource: e.Resource, outcome: e.Outcome, ref: refOf(e)})
+	actions, targets := map[string]bool{}, map[string]bool{}
+	for _, s := range list {
+		actions[s.action] = true
+		if s.resource != "" {
+			targets[s.resource] = true
+		}
+	}
+	bulk := bulkDiscovery[actionName(e)]
+	if !bulk && !(len(actions) >= r.p.MinActions && (len(targets) >= r.p.MinTargets || len(list) >= r.p.MinEvents)) {
+		return nil, nil
+	}
+	m := r.Meta()
+	sev := m.Severity
+	var labels []string
+	if c.hasNode && c.view.NodeKind(c.actor).String() == "role" {
+		sev, labels = sev.up(1), append(labels, "workload-or-role-session")
+	}
+	if toolAgent(e.Actor.UserAgent) {
+		sev, labels = sev.up(1), append(labels, "tool-user-agent")
+	}
+	if bulk {
+		labels = append(labels, "bulk-enumeration:"+actionName(e))
+	}
+	a := newAlert(m, sev, c, e, fmt.Sprintf("%s made %d discovery calls (%d distinct actions, %d targets) within %s", c.Actor().Name, len(list), len(actions), len(targets), r.p.Window))
+	a.Labels = labels
+	a.Events = refsOf(list, 20)
+	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	return []Alert{a}, nil
+}
+
+// ---- R03 ----
+
+// SelfProbeParams tune R03.
+type SelfProbeParams struct {
+	Window      time.Duration
+	MinDenied   int
+	DeniedRatio float64
+	MinActions  int
+	Suppress    time.Duration
+}
+
+type selfProbe struct {
+	p SelfProbeParams
+	w *window
+}
+
+// NewSelfProbe is R03 disc.self_permission_probe.
+func NewSelfProbe(p SelfProbeParams) Rule { return &selfProbe{p: p, w: newWindow(p.Window)} }
+
+func (r *selfProbe) Meta() Meta {
+	return Meta{ID: "R03", Name: "disc.self_permission_probe", Title: "Principal probing its own effective permissions", Severity: Medium,
+		Attack: []string{"T1069.003", "T1087.004", "T1613"},
+		Params: map[string]string{"window": r.p.Window.String(), "min_denied": fmt.Sprint(r.p.MinDenied), "denied_ratio": fmt.Sprint(r.p.DeniedRatio),
+			"min_actions": fmt.Sprint(r.p.MinActions), "suppress": r.p.Suppress.String()},
+		Response: response("Check where the credential was used from (source IP, user agent) and whether it was recently issued or leaked.")}
+}
+
+func (r *selfProbe) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	m := r.Meta()
+	if e.Class == event.SelfProbe && e.Outcome != event.Failed {
+		sev := m.Severity
+		if toolAgent(e.Actor.UserAgent) {
+			sev = sev.up(1)
+		}
+		a := newAlert(m, sev, c, e, fmt.Sprintf("%s called %s, which enumerates its own permissions", c.Actor().Name, e.Action))
+		a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+		return []Alert{a}, nil
+	}
+	if e.Class == event.Other {
+		return nil, nil
+	}
+	list := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, outcome: e.Outcome, ref: refOf(e)})
+	denied, actions := 0, map[string]bool{}
+	for _, s := range list {
+		if s.outcome == event.Denied {
+			denied++
+			actions[s.action] = true
+		}
+	}
+	if e.Outcome != event.Denied || denied < r.p.MinDenied || float64(denied) < r.p.DeniedRatio*float64(len(list)) || len(actions) < r.p.MinActions {
+		return nil, nil
+	}
+	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s was denied %d times across %d actions within %s (trial-and-error permission probing)", c.Actor().Name, denied, len(actions), r.p.Window))
+	a.Labels = []string{"denial-ratio"}
+	a.Events = refsOf(list, 20)
+	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	return []Alert{a}, nil
+}
+
+// ---- R04 ----
+
+type noPathDeploy struct{}
+
+// NewNoPathDeploy is R04 deploy.no_snapshot_path.
+func NewNoPathDeploy() Rule { return noPathDeploy{} }
+
+func (noPathDeploy) Meta() Meta {
+	return Meta{ID: "R04", Name: "deploy.no_snapshot_path", Title: "Container deployed by a principal with no path to deploy", Severity: High,
+		Attack: []string{"T1610", "T1078.004"}, Params: map[string]string{},
+		Response: response("Inspect the deployed workload (image, command, role) and stop it if unexpected.",
+			"Find how the principal obtained deploy rights: compare snapshots (permgraph who-can deploy --at <before>) and recent grant events.")}
+}
+
+func deployScope(e *event.Event) string {
+	if e.Cloud == "aws" {
+		return e.Scope
+	}
+	return ""
+}
+
+func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.Type == "AWSService" {
+		return nil, nil
+	}
+	m := r.Meta()
+	if !c.hasNode {
+		a := newAlert(m, Medium, c, e, fmt.Sprintf("deploy %s by %q, an identity the snapshot does not know", e.Action, e.Actor.Raw))
+		a.Labels = []string{"unresolved-actor"}
+		switch {
+		case len(c.view.Manifests()) == 0:
+			a.Labels = append(a.Labels, "no-snapshot-before-event")
+		case e.Cloud == "aws" && e.Scope != "":
+			if _, ok := c.view.Lookup("aws:account:" + e.Scope); !ok {
+				// The account was never collected: a coverage gap more
+				// than a finding.
+				a.Severity = Low
+				a.Labels = append(a.Labels, "account-not-collected")
+			}
+		}
+		a.Key = m.ID + "|" + c.Key() + "|" + e.Action + "|" + bucket(e.Time, time.Hour)
+		return []Alert{a}, nil
+	}
+	via, path, err := c.DeployPath(deployScope(e))
+	if err != nil {
+		return nil, err
+	}
+	if via == "direct" {
+		return nil, nil
+	}
+	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed (%s) but the snapshot gives it no path to deploy", c.Actor().Name, e.Action))
+	if via == "escalation" {
+		a.Summary = fmt.Sprintf("%s deployed (%s); the snapshot reaches deploy only through a privilege-escalation path", c.Actor().Name, e.Action)
+		a.Labels = []string{"escalation-only-path"}
+		a.EvidencePath = path
+	} else {
+		a.Labels = []string{"no-path"}
+	}
+	a.Key = m.ID + "|" + c.Key() + "|" + e.Action + "|" + bucket(e.Time, time.Hour)
+	return []Alert{a}, nil
+}
+
+// ---- R05 ----
+
+// FreshGrantParams tune R05.
+type FreshGrantParams struct{ Lookback time.Duration }
+
+type freshGrant struct {
+	p      FreshGrantParams
+	grants map[string][]EventRef // grantee (raw name or key) -> grant events
+}
+
+// NewFreshGrantDeploy is R05 deploy.after_fresh_grant.
+func NewFreshGrantDeploy(p FreshGrantParams) Rule {
+	return &freshGrant{p: p, grants: map[string][]EventRef{}}
+}
+
+func (r *freshGrant) Meta() Meta {
+	return Meta{ID: "R05", Name: "deploy.after_fresh_grant", Title: "Deployment shortly after gaining deploy rights", Severity: High,
+		Attack: []string{"T1098.003", "T1610"}, Params: map[string]string{"lookback": r.p.Lookback.String()},
+		Response: response("Review the grant (who granted it, through which group or policy) and revoke it if not approved.",
+			"Inspect and stop the deployed workload if unexpected.")}
+}
+
+func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class == event.Grant && e.Outcome == event.Success {
+		for _, k := range []string{"member", "user", "principal"} {
+			if who := e.Detail(k); who != "" {
+				r.grants[strings.ToLower(who)] = append(r.grants[strings.ToLower(who)], refOf(e))
+			}
+		}
+		return nil, nil
+	}
+	if e.Class != event.Deploy || e.Outcome != event.Success || !c.hasNode {
+		return nil, nil
+	}
+	m := r.Meta()
+	name := strings.ToLower(c.view.Node(c.actor).Name)
+	var recent []EventRef
+	for _, g := range append(r.grants[name], r.grants[strings.ToLower(e.Actor.Raw)]...) {
+		if d := e.Time.Sub(g.Time); d >= 0 && d <= r.p.Lookback {
+			recent = append(recent, g)
+		}
+	}
+	via, path, err := c.DeployPath(deployScope(e))
+	if err != nil {
+		return nil, err
+	}
+	before, _, err := c.DeployPathAt(e.Time.Add(-r.p.Lookback), deployScope(e))
+	if err != nil {
+		return nil, err
+	}
+	gainedInSnapshots := via != "none" && before == "none"
+	if len(recent) == 0 && !gainedInSnapshots {
+		return nil, nil
+	}
+	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed (%s) within %s of gaining deploy rights", c.Actor().Name, e.Action, r.p.Lookback))
+	a.EvidencePath = path
+	if len(recent) > 0 {
+		a.Labels = append(a.Labels, "grant-event-in-stream")
+		a.Events = append(recent, a.Events...)
+	}
+	if gainedInSnapshots {
+		a.Labels = append(a.Labels, "gained-between-snapshots")
+	}
+	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, time.Hour)
+	return []Alert{a}, nil
+}
+
+// ---- R08 ----
+
+type privilegedSpec struct{}
+
+// NewPrivilegedSpec is R08 deploy.privileged_spec_nonplatform.
+func NewPrivilegedSpec() Rule { return privilegedSpec{} }
+
+func (privilegedSpec) Meta() Meta {
+	return Meta{ID: "R08", Name: "deploy.privileged_spec_nonplatform", Title: "Host-escape-capable workload by a non-platform principal", Severity: High,
+		Attack: []string{"T1610", "T1611"}, Params: map[string]string{},
+		Response: response("Stop the workload and inspect the node it ran on for host changes.")}
+}
+
+var privilegedFlags = []string{"privileged", "hostPath", "hostNetwork", "hostPID"}
+
+func (r privilegedSpec) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class != event.Deploy || e.Outcome != event.Success {
+		return nil, nil
+	}
+	var flags []string
+	for _, f := range privilegedFlags {
+		if e.Detail(f) == "true" {
+			flags = append(flags, f)
+		}
+	}
+	if len(flags) == 0 || contains(c.en.cfg.Platform, c.Key()) || contains(c.en.cfg.Platform, e.Actor.Raw) {
+		return nil, nil
+	}
+	m := r.Meta()
+	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed a workload with %s", c.Actor().Name, strings.Join(flags, ", ")))
+	a.Labels = flags
+	a.Key = m.ID + "|" + c.Key() + "|" + e.ID + "|" + e.Resource
+	return []Alert{a}, nil
+}
+
+// ---- R09 ----
+
+type execRule struct{}
+
+// NewExec is R09 deploy.exec_or_inject_into_workload.
+func NewExec() Rule { return execRule{} }
+
+func (execRule) Meta() Meta {
+	return Meta{ID: "R09", Name: "deploy.exec_or_inject_into_workload", Title: "Execution in or injection into a running workload", Severity: Medium,
+		Attack: []string{"T1609", "T1610"}, Params: map[string]string{},
+		Response: response("Identify the workload and what ran in it; rotate the workload identity's credentials if the session was not expected.")}
+}
+
+func (r execRule) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class != event.Exec || e.Outcome != event.Success {
+		return nil, nil
+	}
+	m := r.Meta()
+	sev := m.Severity
+	var labels []string
+	if via, _, err := c.DeployPath(deployScope(e)); err == nil && via != "direct" {
+		sev, labels = sev.up(1), []string{"no-direct-deploy-path"}
+	}
+	a := newAlert(m, sev, c, e, fmt.Sprintf("%s executed in a running workload (%s)", c.Actor().Name, e.Action))
+	a.Labels = labels
+	a.Key = m.ID + "|" + c.Key() + "|" + e.Resource + "|" + bucket(e.Time, time.Hour)
+	return []Alert{a}, nil
+}
+
+// ---- R10 ----
+
+// DiscoveryThenDeployParams tune R10.
+type DiscoveryThenDeployParams struct{ Window time.Duration }
+
+type discoveryThenDeploy struct {
+	p    DiscoveryThenDeployParams
+	disc map[string][]EventRef
+}
+
+// NewDiscoveryThenDeploy is R10 seq.discovery_then_deploy.
+func NewDiscoveryThenDeploy(p DiscoveryThenDeployParams) Rule {
+	return &discoveryThenDeploy{p: p, disc: map[string][]EventRef{}}
+}
+
+func (r *discoveryThenDeploy) Meta() Meta {
+	return Meta{ID: "R10", Name: "seq.discovery_then_deploy", Title: "Discovery or denied attempts, then deployment or grant", Severity: High,
+		Attack: []string{"T1069.003", "T1610"}, Params: map[string]string{"window": r.p.Window.String()},
+		Response: response("Treat as an intrusion in progress: contain the credential first, then inspect what was deployed or granted.")}
+}
+
+func (r *discoveryThenDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	k := c.Key()
+	if isDiscovery(e.Class) || e.Outcome == event.Denied {
+		list := append(r.disc[k], refOf(e))
+		cut := 0
+		for cut < len(list) && e.Time.Sub(list[cut].Time) > r.p.Window {
+			cut++
+		}
+		if len(list)-cut > 200 {
+			cut = len(list) - 200
+		}
+		r.disc[k] = list[cut:]
+		return nil, nil
+	}
+	if (e.Class != event.Deploy && e.Class != event.Grant) || e.Outcome != event.Success {
+		return nil, nil
+	}
+	var prior []EventRef
+	for _, d := range r.disc[k] {
+		if dt := e.Time.Sub(d.Time); dt >= 0 && dt <= r.p.Window {
+			prior = append(prior, d)
+		}
+	}
+	if len(prior) == 0 {
+		return nil, nil
+	}
+	m := r.Meta()
+	sev := m.Severity
+	if e.Class == event.Deploy {
+		if via, _, err := c.DeployPath(deployScope(e)); err == nil && via != "direct" {
+			sev = sev.up(1)
+		}
+	}
+	a := newAlert(m, sev, c, e, fmt.Sprintf("%s did %d discovery or denied calls, then %s (%s) within %s", c.Actor().Name, len(prior), strings.ToLower(e.Class.String()), e.Action, r.p.Window))
+	if len(prior) > 20 {
+		prior = prior[len(prior)-20:]
+	}
+	a.Events = append(prior, refOf(e))
+	a.Key = m.ID + "|" + k + "|" + bucket(e.Time, r.p.Window)
+	return []Alert{a}, nil
+}
+
+// ---- helpers ----
+
+func newAlert(m Meta, sev Severity, c *Context, e *event.Event, summary string) Alert {
+	return Alert{Rule: m.ID, Title: m.Title, Severity: sev, Attack: m.Attack, Time: e.Time, Actor: c.Actor(),
+		Events: []EventRef{refOf(e)}, EvidencePath: []queries.Hop{}, Response: m.Response, Snapshots: c.Snapshots(), Summary: summary}
+}
+
+func refsOf(list []stamp, max int) []EventRef {
+	if len(list) > max {
+		list = list[len(list)-max:]
+	}
+	out := make([]EventRef, len(list))
+	for i, s := range list {
+		out[i] = s.ref
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}

@@ -1,0 +1,227 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"permgraph/collectors/awsiam"
+	"permgraph/collectors/awsorg"
+	"permgraph/detect/cloudtrail"
+	"permgraph/detect/event"
+	"permgraph/graph"
+	"permgraph/ingest"
+)
+
+const acct = "111122223333"
+
+var (
+	snapAt  = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	eventT0 = time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
+)
+
+// sampleStore collects the bundled sample organisation into a fresh store.
+func sampleStore(t *testing.T) *graph.Store {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "db")
+	open := func(ctx context.Context) (ingest.Store, error) { return graph.Open(ctx, dir, nil) }
+	sample := "../../testdata/sample-org/"
+	c := ingest.Multi{&awsorg.FileCollector{Path: sample + "aws-org.json"},
+		&awsiam.FileCollector{Path: sample + "aws-111122223333.json"}, &awsiam.FileCollector{Path: sample + "aws-444455556666.json"}}
+	if _, err := ingest.Run(context.Background(), c, open, ingest.Options{At: snapAt}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := graph.OpenReadOnly(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// ct writes one CloudTrail record (native format) and parses it.
+type ct struct {
+	user    string // IAM user name in the sample account, or "role:NAME" for a role session
+	source  string
+	name    string
+	at      time.Duration // after eventT0
+	params  map[string]any
+	errCode string
+	ua      string
+}
+
+func (c ct) record(i int) []byte {
+	ident := map[string]any{"type": "IAMUser", "principalId": "AIDA" + strings.ToUpper(c.user), "accountId": acct,
+		"arn": "arn:aws:iam::" + acct + ":user/eng/" + c.user, "userName": c.user, "accessKeyId": "AKIA" + strings.ToUpper(c.user)}
+	if paths := map[string]string{"erin": "/audit/", "frank": "/ops/", "gina": "/ops/", "ci-bot": "/automation/"}; paths[c.user] != "" {
+		ident["arn"] = "arn:aws:iam::" + acct + ":user" + paths[c.user] + c.user
+	}
+	if c.user == "mallory" {
+		ident["arn"] = "arn:aws:iam::" + acct + ":user/mallory"
+	}
+	if role, ok := strings.CutPrefix(c.user, "role:"); ok {
+		ident = map[string]any{"type": "AssumedRole", "principalId": "AROA:sess", "accountId": acct,
+			"arn": "arn:aws:sts::" + acct + ":assumed-role/" + role + "/sess", "accessKeyId": "ASIAX",
+			"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": "arn:aws:iam::" + acct + ":role/" + role, "userName": role}}}
+	}
+	ua := c.ua
+	if ua == "" {
+		ua = "aws-cli/2.15.0"
+	}
+	rec := map[string]any{"eventVersion": "1.09", "userIdentity": ident, "eventTime": eventT0.Add(c.at).Format(time.RFC3339),
+		"eventSource": c.source, "eventName": c.name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": ua,
+		"requestParameters": c.params, "responseElements": nil, "eventID": fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
+		"eventType": "AwsApiCall", "recipientAccountId": acct}
+	if c.errCode != "" {
+		rec["errorCode"], rec["errorMessage"] = c.errCode, "denied"
+	}
+	b, _ := json.Marshal(rec)
+	return b
+}
+
+func run(t *testing.T, st *graph.Store, cfg Config, events []ct) []Alert {
+	t.Helper()
+	g, err := NewStoreGraph(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := NewEngine(g, cfg, DefaultRules())
+	var out []Alert
+	for i, c := range events {
+		ev, err := cloudtrail.ParseRecord(c.record(i))
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		as, err := en.Process(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, as...)
+	}
+	return out
+}
+
+type fired struct{ Rule, Actor string }
+
+func summary(as []Alert) []fired {
+	var out []fired
+	for _, a := range as {
+		out = append(out, fired{a.Rule, a.Actor.Name})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rule != out[j].Rule {
+			return out[i].Rule < out[j].Rule
+		}
+		return out[i].Actor < out[j].Actor
+	})
+	return out
+}
+
+func discoveryCalls(user string, n int, spacing time.Duration) []ct {
+	var out []ct
+	calls := []string{"ListGroups", "GetGroup", "ListAttachedGroupPolicies", "ListGroupPolicies", "ListGroupsForUser"}
+	for i := 0; i < n; i++ {
+		out = append(out, ct{user: user, source: "iam.amazonaws.com", name: calls[i%len(calls)], at: time.Duration(i) * spacing,
+			params: map[string]any{"groupName": fmt.Sprintf("g%d", i), "userName": fmt.Sprintf("u%d", i)}})
+	}
+	return out
+}
+
+var runTask = map[string]any{"cluster": "prod", "taskDefinition": "arn:aws:ecs:us-east-1:111122223333:task-definition/app:1"}
+
+func TestRules(t *testing.T) {
+	st := sampleStore(t)
+	tests := []struct {
+		name   string
+		events []ct
+		cfg    Config
+		want   []fired
+	}{
+		{"R01 burst", discoveryCalls("erin", 30, 10*time.Second), Config{}, []fired{{"R01", "erin"}}},
+		{"R01 benign: slow reads", discoveryCalls("erin", 6, 15*time.Minute), Config{}, nil},
+		{"R01 suppressed for permgraph's collector", discoveryCalls("erin", 30, 10*time.Second), Config{Collectors: []string{"aws:arn:aws:iam::111122223333:user/audit/erin"}}, nil},
+		{"R01 allowlist needs the usual user agent", discoveryCalls("erin", 30, 10*time.Second), Config{Allow: []AllowEntry{{Principal: "aws:arn:aws:iam::111122223333:user/audit/erin", UserAgent: "scanner/1.0"}}}, []fired{{"R01", "erin"}}},
+		{"R03 self probe", []ct{{user: "erin", source: "iam.amazonaws.com", name: "SimulatePrincipalPolicy", params: map[string]any{"policySourceArn": "arn:aws:iam::111122223333:user/audit/erin"}}}, Config{}, []fired{{"R03", "erin"}}},
+		{"R04 deploy without a path", []ct{{user: "erin", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "erin"}}},
+		{"R04 benign: alice may deploy", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
+		{"R04 benign: role session of DeployRole", []ct{{user: "role:DeployRole", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
+		{"R04 escalation-only path", []ct{{user: "frank", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "frank"}}},
+		{"R04 unknown identity", []ct{{user: "mallory", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "arn:aws:iam::111122223333:user/mallory"}}},
+		{"R04 benign: denied deploy is not a deploy", []ct{{user: "erin", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, errCode: "AccessDenied"}}, Config{}, nil},
+		{"R05 grant then deploy", []ct{
+			{user: "gina", source: "iam.amazonaws.com", name: "AddUserToGroup", params: map[string]any{"groupName": "Deployers", "userName": "gina"}},
+			{user: "gina", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 10 * time.Minute},
+		}, Config{}, []fired{{"R04", "gina"}, {"R05", "gina"}}},
+		{"R10 discovery then deploy", append(discoveryCalls("alice", 3, time.Minute),
+			ct{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 30 * time.Minute}), Config{}, []fired{{"R10", "alice"}}},
+		{"R10 benign: deploy long after discovery", append(discoveryCalls("alice", 3, time.Minute),
+			ct{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 3 * time.Hour}), Config{}, nil},
+		{"R08 privileged task definition", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RegisterTaskDefinition",
+			params: map[string]any{"family": "x", "containerDefinitions": []any{map[string]any{"name": "a", "image": "busybox", "privileged": true}}}}}, Config{}, []fired{{"R08", "alice"}}},
+		{"R08 benign: platform principal", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RegisterTaskDefinition",
+			params: map[string]any{"family": "x", "containerDefinitions": []any{map[string]any{"name": "a", "image": "busybox", "privileged": true}}}}},
+			Config{Platform: []string{"aws:arn:aws:iam::111122223333:user/eng/alice"}}, nil},
+		{"R09 exec into a task", []ct{{user: "bob", source: "ecs.amazonaws.com", name: "ExecuteCommand", params: map[string]any{"cluster": "prod", "task": "abc", "container": "app", "interactive": true, "command": "/bin/sh"}}}, Config{}, []fired{{"R09", "bob"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, st, tt.cfg, tt.events)
+			if diff := cmp.Diff(tt.want, summary(got)); diff != "" {
+				t.Errorf("alerts (-want +got):\n%s", diff)
+			}
+			for _, a := range got {
+				if len(a.Attack) == 0 || len(a.Response) == 0 || len(a.Events) == 0 || a.Key == "" || len(a.Snapshots) == 0 {
+					t.Errorf("alert missing fields: %+v", a)
+				}
+			}
+		})
+	}
+}
+
+func TestEscalationOnlyDeployCarriesPath(t *testing.T) {
+	st := sampleStore(t)
+	got := run(t, st, Config{}, []ct{{user: "frank", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}})
+	if len(got) != 1 || len(got[0].EvidencePath) == 0 || got[0].EvidencePath[0].Edge != "CanUpdateTrust" || got[0].Labels[0] != "escalation-only-path" {
+		t.Fatalf("want R04 with the escalation path as evidence: %+v", got)
+	}
+}
+
+func TestEventBeforeAnySnapshot(t *testing.T) {
+	st := sampleStore(t)
+	g, err := NewStoreGraph(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := NewEngine(g, Config{}, DefaultRules())
+	ev, err := cloudtrail.ParseRecord(ct{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: -24 * 60 * time.Hour}.record(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := en.Process(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Actor.Resolved != "unresolved" || !containsLabel(as[0], "no-snapshot-before-event") {
+		t.Fatalf("a deploy before the first snapshot is unresolved, and says why: %+v", as)
+	}
+	if en.Stats().Events != 1 {
+		t.Fatal("stats not counted")
+	}
+	_ = event.Deploy
+}
+
+func containsLabel(a Alert, l string) bool {
+	for _, x := range a.Labels {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
