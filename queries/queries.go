@@ -96,14 +96,49 @@ func snapshotInfo(v *graph.View) ([]string, []string) {
 }
 
 func hopOf(v *graph.View, e graph.EdgeID) Hop {
-	full := v.Edge(e)
-	from, to, _, _ := v.EdgeEnds(e)
+	return newHopCache(v).hop(e)
+}
+
+// hopCache memoizes hops and node names while one query builds many paths:
+// who-can answers share most hops (every path ends at the same capability),
+// and decoding an edge's evidence is the expensive part.
+type hopCache struct {
+	v          *graph.View
+	hops       map[graph.EdgeID]Hop
+	names      map[graph.NodeID]string
+	incomplete map[graph.EdgeID]string // attrs["incomplete"] of decoded edges
+}
+
+func newHopCache(v *graph.View) *hopCache {
+	return &hopCache{v: v, hops: map[graph.EdgeID]Hop{}, names: map[graph.NodeID]string{}, incomplete: map[graph.EdgeID]string{}}
+}
+
+func (c *hopCache) name(n graph.NodeID) string {
+	if s, ok := c.names[n]; ok {
+		return s
+	}
+	s := c.v.Node(n).Name
+	c.names[n] = s
+	return s
+}
+
+func (c *hopCache) hop(e graph.EdgeID) Hop {
+	if h, ok := c.hops[e]; ok {
+		return h
+	}
+	full := c.v.Edge(e)
+	from, to, _, _ := c.v.EdgeEnds(e)
 	ev := full.Evidence
 	if ev == nil {
 		ev = []graph.Evidence{}
 	}
-	return Hop{From: full.From, FromName: v.Node(from).Name, Edge: full.Kind.String(), To: full.To, ToName: v.Node(to).Name,
+	h := Hop{From: full.From, FromName: c.name(from), Edge: full.Kind.String(), To: full.To, ToName: c.name(to),
 		Evidence: ev, Conditional: full.Conditional, Condition: full.Condition}
+	c.hops[e] = h
+	if inc := full.Attrs["incomplete"]; inc != "" {
+		c.incomplete[e] = inc
+	}
+	return h
 }
 
 // foldedMembership reports whether e is an AWS group membership. AWS group

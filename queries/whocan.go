@@ -56,6 +56,7 @@ func reach(v *graph.View, targets []graph.NodeID, o WhoCanOptions) *WhoCanResult
 	res.Snapshots, res.Warnings = snapshotInfo(v)
 	byNode := map[graph.NodeID]*Principal{}
 	hidden := map[graph.NodeID]bool{}
+	hc := newHopCache(v)
 	for _, t := range targets {
 		scope := v.Node(t).Attrs["scope"]
 		if scope == "" {
@@ -87,11 +88,11 @@ func reach(v *graph.View, targets []graph.NodeID, o WhoCanOptions) *WhoCanResult
 			p := byNode[n]
 			if p == nil {
 				delete(hidden, n)
-				p = newPrincipal(v, n, nextMap, t, conditional)
+				p = newPrincipal(hc, n, nextMap, t, conditional)
 				byNode[n] = p
 			} else if p.Conditional && !conditional {
 				// An unconditional path beats a conditional one.
-				q := newPrincipal(v, n, nextMap, t, false)
+				q := newPrincipal(hc, n, nextMap, t, false)
 				q.Scopes = p.Scopes
 				*p = *q
 			}
@@ -146,39 +147,33 @@ func reverseBFS(v *graph.View, target graph.NodeID, directOnly, includeCondition
 }
 
 // newPrincipal builds the answer row for n by following next-edges to target.
-func newPrincipal(v *graph.View, n graph.NodeID, next map[graph.NodeID]graph.EdgeID, target graph.NodeID, conditional bool) *Principal {
-	node := v.Node(n)
-	p := &Principal{ID: node.ID, Kind: node.Kind.String(), Name: displayName(node), Via: "direct", Conditional: conditional}
-	p.Path = pathFromNext(v, n, next, target)
-	for _, h := range p.Path {
-		if k, err := graph.ParseEdgeKind(h.Edge); err == nil && k.IsEscalation() {
-			p.Via = "escalation"
-		}
+func newPrincipal(hc *hopCache, n graph.NodeID, next map[graph.NodeID]graph.EdgeID, target graph.NodeID, conditional bool) *Principal {
+	v := hc.v
+	kind := v.NodeKind(n)
+	name := hc.name(n)
+	if name == "" {
+		name = v.NodeIDString(n)
 	}
-	// The capability edge carries "incomplete" when the principal's policy
-	// data had gaps.
-	for cur, steps := n, 0; cur != target && steps <= len(next); steps++ {
-		e := next[cur]
-		if inc := v.Edge(e).Attrs["incomplete"]; inc != "" {
-			p.Incomplete = inc
-		}
-		_, cur, _, _ = v.EdgeEnds(e)
-	}
-	return p
-}
-
-// pathFromNext follows the BFS next-edge map from n to target.
-func pathFromNext(v *graph.View, n graph.NodeID, next map[graph.NodeID]graph.EdgeID, target graph.NodeID) []Hop {
-	var hops []Hop
+	p := &Principal{ID: v.NodeIDString(n), Kind: kind.String(), Name: name, Via: "direct", Conditional: conditional}
 	for cur, steps := n, 0; cur != target && steps <= len(next); steps++ {
 		e, ok := next[cur]
 		if !ok {
 			break
 		}
-		hops = append(hops, hopOf(v, e))
-		_, cur, _, _ = v.EdgeEnds(e)
+		h := hc.hop(e)
+		p.Path = append(p.Path, h)
+		_, to, k, _ := v.EdgeEnds(e)
+		if k.IsEscalation() {
+			p.Via = "escalation"
+		}
+		// The capability edge carries "incomplete" when the principal's
+		// policy data had gaps.
+		if inc := hc.incomplete[e]; inc != "" && to == target {
+			p.Incomplete = inc
+		}
+		cur = to
 	}
-	return hops
+	return p
 }
 
 func displayName(n graph.Node) string {
