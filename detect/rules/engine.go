@@ -3,7 +3,6 @@ package rules
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -173,6 +172,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Seen reports whether an alert with key was already reported: rules check
+// it before building an alert they would only drop.
+func (c *Context) Seen(key string) bool { return c.en.seen[key] }
+
 // Process runs every rule on one event and returns new (deduplicated,
 // not suppressed) alerts.
 func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
@@ -239,12 +242,25 @@ func (en *Engine) suppressed(c *Context, e *event.Event) string {
 	return ""
 }
 
-// window is a per-actor sliding window of recent events.
+// window is a per-actor sliding window of recent events with running
+// counts, so each event costs O(1) amortized however busy the actor is.
 type window struct {
-	span   time.Duration
-	byKey  map[string][]stamp
-	limitN int
+	span  time.Duration
+	byKey map[string]*actorWindow
+	max   int
 }
+
+type actorWindow struct {
+	items   []stamp // items[head:] are live, in time order
+	head    int
+	actions map[string]int
+	targets map[string]int
+	denied  map[string]int // denied calls by action
+	nDenied int
+}
+
+// live returns the events in the window.
+func (aw *actorWindow) live() []stamp { return aw.items[aw.head:] }
 
 type stamp struct {
 	t        time.Time
@@ -255,27 +271,56 @@ type stamp struct {
 }
 
 func newWindow(span time.Duration) *window {
-	return &window{span: span, byKey: map[string][]stamp{}, limitN: 10000}
+	return &window{span: span, byKey: map[string]*actorWindow{}, max: 10000}
 }
 
-// add records s and returns the stamps of key within span of s.t.
-func (w *window) add(key string, s stamp) []stamp {
-	list := append(w.byKey[key], s)
-	// Events arrive roughly in order; keep the list sorted for late ones.
-	sort.SliceStable(list, func(i, j int) bool { return list[i].t.Before(list[j].t) })
-	cut := 0
-	for cut < len(list) && s.t.Sub(list[cut].t) > w.span {
-		cut++
+// add records s for key, drops what fell out of the window (or beyond max
+// items) and returns the actor's window. Late events are kept in time order.
+func (w *window) add(key string, s stamp) *actorWindow {
+	aw := w.byKey[key]
+	if aw == nil {
+		aw = &actorWindow{actions: map[string]int{}, targets: map[string]int{}, denied: map[string]int{}}
+		w.byKey[key] = aw
 	}
-	list = list[cut:]
-	if len(list) > w.limitN {
-		list = list[len(list)-w.limitN:]
+	i := len(aw.items)
+	for i > aw.head && aw.items[i-1].t.After(s.t) {
+		i--
 	}
-	w.byKey[key] = list
-	return list
+	aw.items = append(aw.items, stamp{})
+	copy(aw.items[i+1:], aw.items[i:])
+	aw.items[i] = s
+	aw.count(s, 1)
+	newest := aw.items[len(aw.items)-1].t
+	for aw.head < len(aw.items) && (newest.Sub(aw.items[aw.head].t) > w.span || len(aw.items)-aw.head > w.max) {
+		aw.count(aw.items[aw.head], -1)
+		aw.items[aw.head] = stamp{}
+		aw.head++
+	}
+	// Compact now and then, so eviction stays O(1) amortized.
+	if aw.head > 64 && aw.head > len(aw.items)/2 {
+		n := copy(aw.items, aw.items[aw.head:])
+		aw.items = aw.items[:n]
+		aw.head = 0
+	}
+	return aw
 }
 
-func (w *window) get(key string) []stamp { return w.byKey[key] }
+func (aw *actorWindow) count(s stamp, d int) {
+	bump := func(m map[string]int, k string) {
+		if k == "" {
+			return
+		}
+		if m[k] += d; m[k] <= 0 {
+			delete(m, k)
+		}
+	}
+	bump(aw.actions, s.action)
+	bump(aw.targets, s.resource)
+	if s.outcome == event.Denied {
+		bump(aw.denied, s.action)
+		aw.nDenied += d
+	}
+}
 
 // bucket is a dedupe bucket: one alert per actor per span.
 func bucket(t time.Time, span time.Duration) string {

@@ -30,6 +30,10 @@ type StoreGraph struct {
 	st        SnapshotStore
 	manifests []graph.Manifest
 	views     map[string]*graph.View
+	// last answer and the time range it is valid for: [from, to) between
+	// consecutive snapshot times, so most events skip the manifest scan.
+	last             *graph.View
+	lastFrom, lastTo time.Time
 }
 
 // NewStoreGraph reads the manifest list once.
@@ -44,6 +48,30 @@ func NewStoreGraph(ctx context.Context, st SnapshotStore) (*StoreGraph, error) {
 // ViewAt returns the view of the latest complete snapshot per source at or
 // before t (an empty view when none exists yet).
 func (s *StoreGraph) ViewAt(ctx context.Context, t time.Time) (*graph.View, error) {
+	if s.last != nil && !t.Before(s.lastFrom) && t.Before(s.lastTo) {
+		return s.last, nil
+	}
+	v, err := s.viewAt(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	// The answer holds from the newest snapshot time <= t to the next one.
+	s.last, s.lastFrom, s.lastTo = v, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, m := range s.manifests {
+		if m.Status != graph.StatusComplete {
+			continue
+		}
+		if !m.At.After(t) && m.At.After(s.lastFrom) {
+			s.lastFrom = m.At
+		}
+		if m.At.After(t) && m.At.Before(s.lastTo) {
+			s.lastTo = m.At
+		}
+	}
+	return v, nil
+}
+
+func (s *StoreGraph) viewAt(ctx context.Context, t time.Time) (*graph.View, error) {
 	latest := map[string]graph.Manifest{}
 	for _, m := range s.manifests {
 		if m.Status != graph.StatusComplete || m.At.After(t) {

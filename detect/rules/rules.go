@@ -102,16 +102,13 @@ func (r *discoveryBurst) Observe(_ context.Context, c *Context, e *event.Event) 
 	if e.Outcome != event.Success && e.Outcome != event.Denied {
 		return nil, nil
 	}
-	list := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, resource: e.Resource, outcome: e.Outcome, ref: refOf(e)})
-	actions, targets := map[string]bool{}, map[string]bool{}
-	for _, s := range list {
-		actions[s.action] = true
-		if s.resource != "" {
-			targets[s.resource] = true
-		}
-	}
+	aw := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, resource: e.Resource, outcome: e.Outcome, ref: refOf(e)})
 	bulk := bulkDiscovery[actionName(e)]
-	if !bulk && !(len(actions) >= r.p.MinActions && (len(targets) >= r.p.MinTargets || len(list) >= r.p.MinEvents)) {
+	if !bulk && !(len(aw.actions) >= r.p.MinActions && (len(aw.targets) >= r.p.MinTargets || len(aw.live()) >= r.p.MinEvents)) {
+		return nil, nil
+	}
+	key := "R01|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	if c.Seen(key) {
 		return nil, nil
 	}
 	m := r.Meta()
@@ -126,10 +123,10 @@ func (r *discoveryBurst) Observe(_ context.Context, c *Context, e *event.Event) 
 	if bulk {
 		labels = append(labels, "bulk-enumeration:"+actionName(e))
 	}
-	a := newAlert(m, sev, c, e, fmt.Sprintf("%s made %d discovery calls (%d distinct actions, %d targets) within %s", c.Actor().Name, len(list), len(actions), len(targets), r.p.Window))
+	a := newAlert(m, sev, c, e, fmt.Sprintf("%s made %d discovery calls (%d distinct actions, %d targets) within %s", c.Actor().Name, len(aw.live()), len(aw.actions), len(aw.targets), r.p.Window))
 	a.Labels = labels
-	a.Events = refsOf(list, 20)
-	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	a.Events = refsOf(aw.live(), 20)
+	a.Key = key
 	return []Alert{a}, nil
 }
 
@@ -145,14 +142,21 @@ type SelfProbeParams struct {
 }
 
 type selfProbe struct {
-	p SelfProbeParams
-	w *window
+	p    SelfProbeParams
+	w    *window
+	meta Meta
 }
 
 // NewSelfProbe is R03 disc.self_permission_probe.
-func NewSelfProbe(p SelfProbeParams) Rule { return &selfProbe{p: p, w: newWindow(p.Window)} }
+func NewSelfProbe(p SelfProbeParams) Rule {
+	r := &selfProbe{p: p, w: newWindow(p.Window)}
+	r.meta = r.buildMeta()
+	return r
+}
 
-func (r *selfProbe) Meta() Meta {
+func (r *selfProbe) Meta() Meta { return r.meta }
+
+func (r *selfProbe) buildMeta() Meta {
 	return Meta{ID: "R03", Name: "disc.self_permission_probe", Title: "Principal probing its own effective permissions", Severity: Medium,
 		Attack: []string{"T1069.003", "T1087.004", "T1613"},
 		Params: map[string]string{"window": r.p.Window.String(), "min_denied": fmt.Sprint(r.p.MinDenied), "denied_ratio": fmt.Sprint(r.p.DeniedRatio),
@@ -163,6 +167,9 @@ func (r *selfProbe) Meta() Meta {
 func (r *selfProbe) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
 	m := r.Meta()
 	if e.Class == event.SelfProbe && e.Outcome != event.Failed {
+		if c.Seen(m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)) {
+			return nil, nil
+		}
 		sev := m.Severity
 		if toolAgent(e.Actor.UserAgent) {
 			sev = sev.up(1)
@@ -174,21 +181,19 @@ func (r *selfProbe) Observe(_ context.Context, c *Context, e *event.Event) ([]Al
 	if e.Class == event.Other {
 		return nil, nil
 	}
-	list := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, outcome: e.Outcome, ref: refOf(e)})
-	denied, actions := 0, map[string]bool{}
-	for _, s := range list {
-		if s.outcome == event.Denied {
-			denied++
-			actions[s.action] = true
-		}
-	}
-	if e.Outcome != event.Denied || denied < r.p.MinDenied || float64(denied) < r.p.DeniedRatio*float64(len(list)) || len(actions) < r.p.MinActions {
+	aw := r.w.add(c.Key(), stamp{t: e.Time, action: e.Action, outcome: e.Outcome, ref: refOf(e)})
+	denied := aw.nDenied
+	if e.Outcome != event.Denied || denied < r.p.MinDenied || float64(denied) < r.p.DeniedRatio*float64(len(aw.live())) || len(aw.denied) < r.p.MinActions {
 		return nil, nil
 	}
-	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s was denied %d times across %d actions within %s (trial-and-error permission probing)", c.Actor().Name, denied, len(actions), r.p.Window))
+	key := m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	if c.Seen(key) {
+		return nil, nil
+	}
+	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s was denied %d times across %d actions within %s (trial-and-error permission probing)", c.Actor().Name, denied, len(aw.denied), r.p.Window))
 	a.Labels = []string{"denial-ratio"}
-	a.Events = refsOf(list, 20)
-	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)
+	a.Events = refsOf(aw.live(), 20)
+	a.Key = key
 	return []Alert{a}, nil
 }
 
@@ -392,12 +397,33 @@ type DiscoveryThenDeployParams struct{ Window time.Duration }
 
 type discoveryThenDeploy struct {
 	p    DiscoveryThenDeployParams
-	disc map[string][]EventRef
+	disc map[string]*refQueue
+}
+
+// refQueue keeps an actor's recent events: older than a cutoff or beyond a
+// count are dropped, in O(1) amortized per push.
+type refQueue struct {
+	items []EventRef
+	head  int
+}
+
+func (q *refQueue) live() []EventRef { return q.items[q.head:] }
+
+func (q *refQueue) push(r EventRef, cutoff time.Time, max int) {
+	q.items = append(q.items, r)
+	for q.head < len(q.items) && (q.items[q.head].Time.Before(cutoff) || len(q.items)-q.head > max) {
+		q.items[q.head] = EventRef{}
+		q.head++
+	}
+	if q.head > 64 && q.head > len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		q.items, q.head = q.items[:n], 0
+	}
 }
 
 // NewDiscoveryThenDeploy is R10 seq.discovery_then_deploy.
 func NewDiscoveryThenDeploy(p DiscoveryThenDeployParams) Rule {
-	return &discoveryThenDeploy{p: p, disc: map[string][]EventRef{}}
+	return &discoveryThenDeploy{p: p, disc: map[string]*refQueue{}}
 }
 
 func (r *discoveryThenDeploy) Meta() Meta {
@@ -409,27 +435,26 @@ func (r *discoveryThenDeploy) Meta() Meta {
 func (r *discoveryThenDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
 	k := c.Key()
 	if isDiscovery(e.Class) || e.Outcome == event.Denied {
-		list := append(r.disc[k], refOf(e))
-		cut := 0
-		for cut < len(list) && e.Time.Sub(list[cut].Time) > r.p.Window {
-			cut++
+		q := r.disc[k]
+		if q == nil {
+			q = &refQueue{}
+			r.disc[k] = q
 		}
-		if len(list)-cut > 200 {
-			cut = len(list) - 200
-		}
-		r.disc[k] = list[cut:]
+		q.push(refOf(e), e.Time.Add(-r.p.Window), 50)
 		return nil, nil
 	}
 	if (e.Class != event.Deploy && e.Class != event.Grant) || e.Outcome != event.Success {
 		return nil, nil
 	}
 	var prior []EventRef
-	for _, d := range r.disc[k] {
-		if dt := e.Time.Sub(d.Time); dt >= 0 && dt <= r.p.Window {
-			prior = append(prior, d)
+	if q := r.disc[k]; q != nil {
+		for _, d := range q.live() {
+			if dt := e.Time.Sub(d.Time); dt >= 0 && dt <= r.p.Window {
+				prior = append(prior, d)
+			}
 		}
 	}
-	if len(prior) == 0 {
+	if len(prior) == 0 || c.Seen("R10|"+k+"|"+bucket(e.Time, r.p.Window)) {
 		return nil, nil
 	}
 	m := r.Meta()
