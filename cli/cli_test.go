@@ -180,7 +180,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"who-can deploy", "alice", "bob -CanAssume-> JumpRole -CanAssume-> DeployRole", "evidence:"} {
+	for _, want := range []string{"who-can deploy", "alice", "bob -CanAssume-> JumpRole -CanAssume-> DeployRole", "evidence:", "frank -CanUpdateTrust-> DeployRole", "R01", "R05", "R10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

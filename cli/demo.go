@@ -88,5 +88,13 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 			return err
 		}
 	}
-	return nil
+	trail := filepath.Join(o.Sample, "cloudtrail-incident.jsonl")
+	if _, err := os.Stat(trail); err != nil {
+		return nil
+	}
+	fmt.Fprintf(g.stdout, "\n== detect %s (a stolen key: recon burst, self-add to Deployers, deploy)\n", trail)
+	saved := g.Output
+	g.Output = "table"
+	defer func() { g.Output = saved }()
+	return runDetect(ctx, g, []string{trail}, detectOptions{Format: "auto"}, false)
 }

@@ -66,12 +66,15 @@ type Engine struct {
 	seen   map[string]bool
 	deploy map[*graph.View]*deployIndex
 	stats  Stats
+	// grants is the delta journal: grant events from the stream by grantee
+	// (lower-cased name or raw identity), for R04/R05.
+	grants map[string][]EventRef
 }
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
 	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, deploy: map[*graph.View]*deployIndex{},
-		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}}
+		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}}
 }
 
 // Rules returns the engine's rules.
@@ -172,6 +175,25 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// RecentGrants returns grant events in the stream that named the actor
+// (by graph name or raw identity) within lookback before the event.
+func (c *Context) RecentGrants(lookback time.Duration) []EventRef {
+	var names []string
+	if c.hasNode {
+		names = append(names, strings.ToLower(c.view.Node(c.actor).Name))
+	}
+	names = append(names, strings.ToLower(c.e.Actor.Raw))
+	var out []EventRef
+	for _, n := range names {
+		for _, g := range c.en.grants[n] {
+			if d := c.e.Time.Sub(g.Time); d >= 0 && d <= lookback {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
 // Seen reports whether an alert with key was already reported: rules check
 // it before building an alert they would only drop.
 func (c *Context) Seen(key string) bool { return c.en.seen[key] }
@@ -195,6 +217,17 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 	default:
 		c.key = e.Cloud + ":unknown"
 		en.stats.Unresolved++
+	}
+	if e.Class == event.Grant && e.Outcome == event.Success {
+		for _, k := range []string{"member", "user", "principal"} {
+			if who := strings.ToLower(e.Detail(k)); who != "" {
+				list := append(en.grants[who], refOf(&e))
+				if len(list) > 100 {
+					list = list[len(list)-100:]
+				}
+				en.grants[who] = list
+			}
+		}
 	}
 	if reason := en.suppressed(c, &e); reason != "" {
 		if e.Class != event.Other {

@@ -247,6 +247,9 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 	if via == "direct" {
 		return nil, nil
 	}
+	if len(c.RecentGrants(24*time.Hour)) > 0 {
+		return nil, nil // a grant in the stream explains it: R05 reports it
+	}
 	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed (%s) but the snapshot gives it no path to deploy", c.Actor().Name, e.Action))
 	if via == "escalation" {
 		a.Summary = fmt.Sprintf("%s deployed (%s); the snapshot reaches deploy only through a privilege-escalation path", c.Actor().Name, e.Action)
@@ -265,14 +268,11 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 type FreshGrantParams struct{ Lookback time.Duration }
 
 type freshGrant struct {
-	p      FreshGrantParams
-	grants map[string][]EventRef // grantee (raw name or key) -> grant events
+	p FreshGrantParams
 }
 
 // NewFreshGrantDeploy is R05 deploy.after_fresh_grant.
-func NewFreshGrantDeploy(p FreshGrantParams) Rule {
-	return &freshGrant{p: p, grants: map[string][]EventRef{}}
-}
+func NewFreshGrantDeploy(p FreshGrantParams) Rule { return &freshGrant{p: p} }
 
 func (r *freshGrant) Meta() Meta {
 	return Meta{ID: "R05", Name: "deploy.after_fresh_grant", Title: "Deployment shortly after gaining deploy rights", Severity: High,
@@ -282,25 +282,11 @@ func (r *freshGrant) Meta() Meta {
 }
 
 func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
-	if e.Class == event.Grant && e.Outcome == event.Success {
-		for _, k := range []string{"member", "user", "principal"} {
-			if who := e.Detail(k); who != "" {
-				r.grants[strings.ToLower(who)] = append(r.grants[strings.ToLower(who)], refOf(e))
-			}
-		}
-		return nil, nil
-	}
 	if e.Class != event.Deploy || e.Outcome != event.Success || !c.hasNode {
 		return nil, nil
 	}
 	m := r.Meta()
-	name := strings.ToLower(c.view.Node(c.actor).Name)
-	var recent []EventRef
-	for _, g := range append(r.grants[name], r.grants[strings.ToLower(e.Actor.Raw)]...) {
-		if d := e.Time.Sub(g.Time); d >= 0 && d <= r.p.Lookback {
-			recent = append(recent, g)
-		}
-	}
+	recent := c.RecentGrants(r.p.Lookback)
 	via, path, err := c.DeployPath(deployScope(e))
 	if err != nil {
 		return nil, err
