@@ -1,44 +1,34 @@
 package awsiam
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"permgraph/collectors/internal/awsclient"
 	"permgraph/graph"
 )
 
-// Defaults for the live collector. IAM throttles with HTTP 400 "Throttling"
-// (not 429); the SDK's standard retryer already classifies that code as a
-// throttle and backs off from a 1 s base, capped by MaxBackoff.
+// Defaults for the live collector, the same for every AWS collector: 8
+// attempts, at most 20 s between them. IAM throttles with HTTP 400
+// "Throttling" (not 429); the SDK's standard retryer already classifies that
+// code as a throttle and backs off from a 1 s base, capped by MaxBackoff.
+// When neither --region, AWS_REGION nor the shared config names a region,
+// us-east-1 is used: IAM is a global service, and in the aws partition every
+// region resolves to iam.amazonaws.com, signed for us-east-1.
 const (
-	DefaultMaxAttempts = 8
-	DefaultMaxBackoff  = 20 * time.Second
+	DefaultMaxAttempts = awsclient.DefaultMaxAttempts
+	DefaultMaxBackoff  = awsclient.DefaultMaxBackoff
 	DefaultPageTimeout = 5 * time.Minute
-	// defaultRegion is used when neither --region, AWS_REGION nor the shared
-	// config names one. IAM is a global service: in the aws partition every
-	// region resolves to iam.amazonaws.com, signed for us-east-1.
-	defaultRegion = "us-east-1"
 )
 
 // Sentinel errors, wrapped together with the SDK error so callers can both
@@ -84,110 +74,25 @@ type LiveOptions struct {
 // NewLiveClient builds an IAM client from the default AWS configuration
 // chain with a retryer suited to IAM's throttling.
 func NewLiveClient(ctx context.Context, o LiveOptions) (*iam.Client, error) {
-	if o.MaxAttempts < 0 {
-		return nil, fmt.Errorf("awsiam: max attempts must be >= 1, got %d", o.MaxAttempts)
-	}
-	if o.MaxBackoff < 0 {
-		return nil, fmt.Errorf("awsiam: max backoff must not be negative, got %s", o.MaxBackoff)
-	}
-	maxAttempts := o.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = DefaultMaxAttempts
-	}
-	maxBackoff := o.MaxBackoff
-	if maxBackoff == 0 {
-		maxBackoff = DefaultMaxBackoff
-	}
-	endpointForLog := ""
-	if o.EndpointURL != "" {
-		u, err := url.Parse(o.EndpointURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("awsiam: --endpoint-url: want an absolute http(s) URL such as https://iam.example.com")
-		}
-		endpointForLog = u.Redacted()
-	}
-
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = maxAttempts
-				so.MaxBackoff = maxBackoff
-				// The default token bucket fails fast with "retry quota
-				// exceeded" under sustained throttling (aws-sdk-go-v2 #1665,
-				// ratelimit.None added in #2562); a sequential paginator
-				// should wait instead.
-				so.RateLimiter = ratelimit.None
-				so.Retryables = append(so.Retryables, retryTruncatedBody)
-			})
-		}),
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	} else {
-		opts = append(opts, config.WithDefaultRegion(defaultRegion))
-	}
-	if o.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
-	}
-	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
-	}
-	if o.Logger != nil {
-		opts = append(opts, config.WithLogger(slogAWSLogger{l: o.Logger}), config.WithClientLogMode(aws.LogRetries))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsclient.LoadConfig(ctx, awsclient.Options{
+		Profile: o.Profile, Region: o.Region,
+		EndpointURL: o.EndpointURL, EndpointExample: "https://iam.example.com",
+		MaxAttempts: o.MaxAttempts, MaxBackoff: o.MaxBackoff,
+		HTTPClient: o.HTTPClient, Logger: o.Logger, AssumeRoleARN: o.AssumeRoleARN,
+	})
 	if err != nil {
-		if o.Profile != "" {
-			return nil, fmt.Errorf("awsiam: load AWS config for profile %q: %w", o.Profile, err)
-		}
-		return nil, fmt.Errorf("awsiam: load AWS config: %w", err)
+		return nil, fmt.Errorf("awsiam: %w", err)
 	}
-	if o.AssumeRoleARN != "" {
-		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), o.AssumeRoleARN, func(ao *stscreds.AssumeRoleOptions) {
-			ao.RoleSessionName = "permgraph-collect"
-		})
-		cfg.Credentials = aws.NewCredentialsCache(provider)
-	}
-	client := iam.NewFromConfig(cfg, func(iopts *iam.Options) {
+	client := iam.NewFromConfig(cfg.AWS, func(iopts *iam.Options) {
 		if o.EndpointURL != "" {
 			iopts.BaseEndpoint = aws.String(o.EndpointURL)
 		}
 	})
 	if o.Logger != nil {
-		o.Logger.Debug("awsiam: IAM client ready", "profile", o.Profile, "region", cfg.Region,
-			"endpoint", endpointForLog, "max_attempts", maxAttempts, "max_backoff", maxBackoff)
+		o.Logger.Debug("awsiam: IAM client ready", "profile", o.Profile, "region", cfg.AWS.Region,
+			"endpoint", cfg.Endpoint, "max_attempts", cfg.MaxAttempts, "max_backoff", cfg.MaxBackoff)
 	}
 	return client, nil
-}
-
-// retryTruncatedBody retries a response whose body ended early (connection
-// reset while reading a multi-megabyte page). The SDK surfaces that as a
-// non-retryable deserialization error; GetAccountAuthorizationDetails is
-// read-only, so repeating it is safe.
-var retryTruncatedBody = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return aws.TrueTernary
-	}
-	return aws.UnknownTernary
-})
-
-// slogAWSLogger bridges the SDK's logging.Logger to slog: SDK debug lines
-// (retry attempts) at debug, SDK warnings at warn.
-type slogAWSLogger struct {
-	l   *slog.Logger
-	ctx context.Context
-}
-
-func (s slogAWSLogger) Logf(c logging.Classification, format string, v ...any) {
-	level := slog.LevelDebug
-	if c == logging.Warn {
-		level = slog.LevelWarn
-	}
-	s.l.Log(s.ctx, level, "aws-sdk: "+fmt.Sprintf(format, v...))
-}
-
-func (s slogAWSLogger) WithContext(ctx context.Context) logging.Logger {
-	return slogAWSLogger{l: s.l, ctx: ctx}
 }
 
 // LiveCollector reads one AWS account's IAM configuration with
@@ -232,7 +137,9 @@ func (c *LiveCollector) Collect(ctx context.Context, sink graph.Sink) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("awsiam: GetAccountAuthorizationDetails page %d: %w", page, err)
 		}
-		out, err := nextPage(ctx, p, timeout)
+		out, err := awsclient.CallWithTimeout(ctx, timeout, func(ctx context.Context) (*iam.GetAccountAuthorizationDetailsOutput, error) {
+			return p.NextPage(ctx, withRejectEmptyBody)
+		})
 		if err != nil {
 			return classifyPageError(ctx, page, timeout, err)
 		}
@@ -264,75 +171,13 @@ func (c *LiveCollector) Collect(ctx context.Context, sink graph.Sink) error {
 	return nil
 }
 
-// nextPage fetches one page under the page timeout.
-func nextPage(ctx context.Context, p *iam.GetAccountAuthorizationDetailsPaginator, timeout time.Duration) (*iam.GetAccountAuthorizationDetailsOutput, error) {
-	if timeout <= 0 {
-		return p.NextPage(ctx, withRejectEmptyBody)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out, err := p.NextPage(ctx, withRejectEmptyBody)
-	if err != nil && ctx.Err() != nil {
-		return nil, &pageTimeoutError{err: ctx.Err(), sdk: err}
-	}
-	return out, err
-}
-
-// withRejectEmptyBody makes a 2xx response with an empty body an error. The
-// SDK's awsQuery deserializer accepts it as an empty result (IsTruncated
-// false, no Marker), so the paginator would stop and the collection would
-// silently miss every later page. The error wraps io.ErrUnexpectedEOF, which
-// NewLiveClient's retryer retries.
+// withRejectEmptyBody makes a 2xx response with an empty body an error
+// (see awsclient.RejectEmptyBody): the SDK's awsQuery deserializer would
+// take it as a last page and the collection would silently miss every later
+// page. The error is retried like a body cut short.
 func withRejectEmptyBody(o *iam.Options) {
-	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-		// Added last with After, so it is innermost in the deserialize step
-		// and sees the raw response before the operation deserializer.
-		return stack.Deserialize.Add(rejectEmptyBody{}, middleware.After)
-	})
+	o.APIOptions = append(o.APIOptions, awsclient.RejectEmptyBody("permgraphRejectEmptyBody"))
 }
-
-type rejectEmptyBody struct{}
-
-func (rejectEmptyBody) ID() string { return "permgraphRejectEmptyBody" }
-
-func (rejectEmptyBody) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
-	middleware.DeserializeOutput, middleware.Metadata, error,
-) {
-	out, md, err := next.HandleDeserialize(ctx, in)
-	if err != nil {
-		return out, md, err
-	}
-	resp, ok := out.RawResponse.(*smithyhttp.Response)
-	if !ok || resp.StatusCode < 200 || resp.StatusCode >= 300 || resp.Body == nil {
-		return out, md, err
-	}
-	br := bufio.NewReader(resp.Body)
-	if _, perr := br.Peek(1); errors.Is(perr, io.EOF) {
-		_ = resp.Body.Close()
-		return out, md, &smithy.DeserializationError{Err: fmt.Errorf("HTTP %d with an empty body: %w", resp.StatusCode, io.ErrUnexpectedEOF)}
-	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, resp.Body}
-	return out, md, nil
-}
-
-// pageTimeoutError marks an error caused by the per-page (or parent)
-// deadline rather than by IAM.
-type pageTimeoutError struct{ err, sdk error }
-
-func (e *pageTimeoutError) Error() string { return e.sdk.Error() }
-func (e *pageTimeoutError) Unwrap() error { return e.err }
-
-var (
-	accessDeniedCodes = map[string]bool{"AccessDenied": true, "AccessDeniedException": true}
-	badCredsCodes     = map[string]bool{
-		"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "IncompleteSignature": true,
-		"MissingAuthenticationToken": true, "ExpiredToken": true, "ExpiredTokenException": true,
-		"UnrecognizedClientException": true, "RequestExpired": true,
-	}
-)
 
 // classifyPageError wraps a failed page with the operation, page number and,
 // for the errors a user can act on, what to do.
@@ -341,18 +186,18 @@ func classifyPageError(ctx context.Context, page int, timeout time.Duration, err
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s page %d: %w", op, page, ctxErr)
 	}
-	var pt *pageTimeoutError
+	var pt *awsclient.PageTimeoutError
 	if errors.As(err, &pt) {
-		return fmt.Errorf("%s page %d: no complete response within the page timeout (%s): %w", op, page, timeout, pt.err)
+		return fmt.Errorf("%s page %d: no complete response within the page timeout (%s): %w", op, page, timeout, pt.Err)
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch code := ae.ErrorCode(); {
-		case accessDeniedCodes[code]:
+		case awsclient.AccessDenied(code):
 			return fmt.Errorf("%s page %d: %w: the AWS identity lacks permission iam:GetAccountAuthorizationDetails "+
 				"(grant it, for example with the AWS managed SecurityAudit policy, and check SCPs and permission boundaries): %w",
 				op, page, ErrAccessDenied, err)
-		case badCredsCodes[code]:
+		case awsclient.CredentialsRejected(code):
 			return fmt.Errorf("%s page %d: %w (%s): check --profile, refresh the SSO or session credentials, and the system clock: %w",
 				op, page, ErrCredentialsRejected, code, err)
 		}

@@ -1,42 +1,35 @@
 package awsorg
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"permgraph/collectors/internal/awsclient"
 	"permgraph/graph"
 )
 
-// Defaults for the live collector. Organizations throttles with
+// Defaults for the live collector, the same for every AWS collector: 8
+// attempts, at most 20 s between them. Organizations throttles with
 // TooManyRequestsException (HTTP 400 in the API reference, 429 in the
 // current service model); the SDK's standard retryer treats that code as a
-// throttle whatever the status, backing off up to MaxBackoff.
+// throttle whatever the status, backing off up to MaxBackoff. When neither
+// --region, AWS_REGION nor the shared config names a region, us-east-1 is
+// used: Organizations is a global service, and in the aws partition its
+// endpoint is organizations.us-east-1.amazonaws.com.
 const (
-	DefaultMaxAttempts = 8
-	DefaultMaxBackoff  = 20 * time.Second
+	DefaultMaxAttempts = awsclient.DefaultMaxAttempts
+	DefaultMaxBackoff  = awsclient.DefaultMaxBackoff
 	DefaultPageTimeout = 5 * time.Minute
-	// defaultRegion is used when neither --region, AWS_REGION nor the shared
-	// config names one. Organizations is a global service: in the aws
-	// partition its endpoint is organizations.us-east-1.amazonaws.com.
-	defaultRegion = "us-east-1"
 )
 
 // Sentinel errors, wrapped together with the SDK error so callers can both
@@ -78,71 +71,24 @@ type LiveOptions struct {
 // NewLiveClient builds an Organizations client from the default AWS
 // configuration chain with a retryer that waits out throttling.
 func NewLiveClient(ctx context.Context, o LiveOptions) (*organizations.Client, error) {
-	if o.MaxAttempts < 0 {
-		return nil, fmt.Errorf("awsorg: max attempts must be >= 1, got %d", o.MaxAttempts)
-	}
-	if o.MaxBackoff < 0 {
-		return nil, fmt.Errorf("awsorg: max backoff must not be negative, got %s", o.MaxBackoff)
-	}
-	maxAttempts := o.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = DefaultMaxAttempts
-	}
-	maxBackoff := o.MaxBackoff
-	if maxBackoff == 0 {
-		maxBackoff = DefaultMaxBackoff
-	}
-	endpointForLog := ""
-	if o.EndpointURL != "" {
-		u, err := url.Parse(o.EndpointURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("awsorg: --endpoint-url: want an absolute http(s) URL such as https://organizations.us-east-1.amazonaws.com")
-		}
-		endpointForLog = u.Redacted()
-	}
-
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = maxAttempts
-				so.MaxBackoff = maxBackoff
-				// Without a rate limiter: the default token bucket gives up
-				// with "retry quota exceeded" under sustained throttling,
-				// and Organizations' request quotas are low.
-				so.RateLimiter = ratelimit.None
-				so.Retryables = append(so.Retryables, retryServiceException, retryCutShortBody)
-			})
-		}),
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	} else {
-		opts = append(opts, config.WithDefaultRegion(defaultRegion))
-	}
-	if o.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
-	}
-	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
-	}
-	if o.Logger != nil {
-		opts = append(opts, config.WithLogger(sdkLogger{l: o.Logger}), config.WithClientLogMode(aws.LogRetries))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsclient.LoadConfig(ctx, awsclient.Options{
+		Profile: o.Profile, Region: o.Region,
+		EndpointURL: o.EndpointURL, EndpointExample: "https://organizations.us-east-1.amazonaws.com",
+		MaxAttempts: o.MaxAttempts, MaxBackoff: o.MaxBackoff,
+		HTTPClient: o.HTTPClient, Logger: o.Logger,
+		Retryables: []retry.IsErrorRetryable{retryServiceException},
+	})
 	if err != nil {
-		if o.Profile != "" {
-			return nil, fmt.Errorf("awsorg: load AWS config for profile %q: %w", o.Profile, err)
-		}
-		return nil, fmt.Errorf("awsorg: load AWS config: %w", err)
+		return nil, fmt.Errorf("awsorg: %w", err)
 	}
-	client := organizations.NewFromConfig(cfg, func(oo *organizations.Options) {
+	client := organizations.NewFromConfig(cfg.AWS, func(oo *organizations.Options) {
 		if o.EndpointURL != "" {
 			oo.BaseEndpoint = aws.String(o.EndpointURL)
 		}
 	})
 	if o.Logger != nil {
-		o.Logger.Debug("awsorg: Organizations client ready", "profile", o.Profile, "region", cfg.Region,
-			"endpoint", endpointForLog, "max_attempts", maxAttempts, "max_backoff", maxBackoff)
+		o.Logger.Debug("awsorg: Organizations client ready", "profile", o.Profile, "region", cfg.AWS.Region,
+			"endpoint", cfg.Endpoint, "max_attempts", cfg.MaxAttempts, "max_backoff", cfg.MaxBackoff)
 	}
 	return client, nil
 }
@@ -157,38 +103,6 @@ var retryServiceException = retry.IsErrorRetryableFunc(func(err error) aws.Terna
 	}
 	return aws.UnknownTernary
 })
-
-// retryCutShortBody retries a response whose body ended early (connection
-// reset mid-body), which the SDK reports as a deserialization error.
-var retryCutShortBody = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return aws.TrueTernary
-	}
-	return aws.UnknownTernary
-})
-
-// sdkLogger forwards the SDK's log lines to slog: debug lines (retries) at
-// debug, warnings at warn.
-type sdkLogger struct {
-	l   *slog.Logger
-	ctx context.Context
-}
-
-func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
-	level := slog.LevelDebug
-	if c == logging.Warn {
-		level = slog.LevelWarn
-	}
-	ctx := s.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	s.l.Log(ctx, level, "aws-sdk: "+fmt.Sprintf(format, v...))
-}
-
-func (s sdkLogger) WithContext(ctx context.Context) logging.Logger {
-	return sdkLogger{l: s.l, ctx: ctx}
-}
 
 // LiveCollector reads one organisation's structure and SCPs through the
 // Organizations API and maps them exactly as FileCollector maps a file.
@@ -459,16 +373,7 @@ func call[O any](ctx context.Context, r *liveRun, op, subject string, fn func(co
 // callOnce runs fn (one SDK call with its retries) under the page timeout.
 func callOnce[O any](ctx context.Context, r *liveRun, fn func(context.Context) (O, error)) (O, error) {
 	r.calls++
-	if r.timeout <= 0 {
-		return fn(ctx)
-	}
-	tctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	out, err := fn(tctx)
-	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
-		return out, &pageTimeoutError{err: tctx.Err(), sdk: err}
-	}
-	return out, err
+	return awsclient.CallWithTimeout(ctx, r.timeout, fn)
 }
 
 func label(op, subject string) string {
@@ -490,15 +395,10 @@ func opErr(format string, args ...any) error {
 func (e *liveError) Error() string { return e.err.Error() }
 func (e *liveError) Unwrap() error { return e.err }
 
-type pageTimeoutError struct{ err, sdk error }
-
-func (e *pageTimeoutError) Error() string { return e.sdk.Error() }
-func (e *pageTimeoutError) Unwrap() error { return e.err }
-
-var badCredsCodes = map[string]bool{
-	"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "IncompleteSignature": true,
-	"MissingAuthenticationToken": true, "ExpiredToken": true, "ExpiredTokenException": true,
-	"UnrecognizedClientException": true, "RequestExpired": true, "InvalidSignatureException": true,
+// credentialsRejected adds to awsclient's codes the JSON protocol's
+// signature error, which Organizations may return.
+func credentialsRejected(code string) bool {
+	return awsclient.CredentialsRejected(code) || code == "InvalidSignatureException"
 }
 
 // classify wraps a failed request with the operation, the subject, the page
@@ -512,15 +412,15 @@ func (r *liveRun) classify(ctx context.Context, op, subject string, page int, er
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return wrap("%s: %w", where, ctxErr)
 	}
-	var pt *pageTimeoutError
+	var pt *awsclient.PageTimeoutError
 	if errors.As(err, &pt) {
-		return wrap("%s: no complete response within the page timeout (%s): %w", where, r.timeout, pt.err)
+		return wrap("%s: no complete response within the page timeout (%s): %w", where, r.timeout, pt.Err)
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()
 		switch {
-		case code == "AccessDeniedException" || code == "AccessDenied":
+		case awsclient.AccessDenied(code):
 			mgmt := ""
 			if r.management != "" {
 				mgmt = " (" + r.management + ")"
@@ -533,7 +433,7 @@ func (r *liveRun) classify(ctx context.Context, op, subject string, page int, er
 			return wrap("%s: %w: the account of these credentials is not a member of an organization; "+
 				"run the collector with credentials of the organization's management account or a delegated administrator account: %w",
 				where, ErrNotInOrganization, err)
-		case badCredsCodes[code]:
+		case credentialsRejected(code):
 			return wrap("%s: %w (%s): check --profile, refresh the SSO or session credentials, and the system clock: %w",
 				where, ErrCredentialsRejected, code, err)
 		}
@@ -541,41 +441,11 @@ func (r *liveRun) classify(ctx context.Context, op, subject string, page int, er
 	return wrap("%s: %w", where, err)
 }
 
-// withRejectEmptyBody makes a 2xx response with an empty body an error. The
-// SDK's JSON deserializer takes it as an empty result with no NextToken, so
-// a paginator would stop early and the walk would silently miss children.
-// The error wraps io.ErrUnexpectedEOF, which the retryer retries.
+// withRejectEmptyBody makes a 2xx response with an empty body an error
+// (see awsclient.RejectEmptyBody): the SDK's JSON deserializer would take it
+// as an empty result with no NextToken, so a paginator would stop early and
+// the walk would silently miss children. The error is retried like a body
+// cut short.
 func withRejectEmptyBody(o *organizations.Options) {
-	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-		// Added last with After: innermost in the deserialize step, so it
-		// sees the raw response before the operation deserializer.
-		return stack.Deserialize.Add(rejectEmptyBody{}, middleware.After)
-	})
-}
-
-type rejectEmptyBody struct{}
-
-func (rejectEmptyBody) ID() string { return "permgraphOrgRejectEmptyBody" }
-
-func (rejectEmptyBody) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
-	middleware.DeserializeOutput, middleware.Metadata, error,
-) {
-	out, md, err := next.HandleDeserialize(ctx, in)
-	if err != nil {
-		return out, md, err
-	}
-	resp, ok := out.RawResponse.(*smithyhttp.Response)
-	if !ok || resp.StatusCode < 200 || resp.StatusCode >= 300 || resp.Body == nil {
-		return out, md, nil
-	}
-	br := bufio.NewReader(resp.Body)
-	if _, perr := br.Peek(1); errors.Is(perr, io.EOF) {
-		_ = resp.Body.Close()
-		return out, md, &smithy.DeserializationError{Err: fmt.Errorf("HTTP %d with an empty body: %w", resp.StatusCode, io.ErrUnexpectedEOF)}
-	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, resp.Body}
-	return out, md, nil
+	o.APIOptions = append(o.APIOptions, awsclient.RejectEmptyBody("permgraphOrgRejectEmptyBody"))
 }
