@@ -186,3 +186,25 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestDetectStoresAlertsAndFailOn(t *testing.T) {
+	db := collected(t)
+	trail := "../testdata/sample-org/cloudtrail-incident.jsonl"
+	code, out, stderr := run(t, "--db", db, "detect", trail, "--fail-on", "high")
+	if code != ExitAlerts {
+		t.Fatalf("exit %d, want 3 (high alerts fired)\n%s", code, stderr)
+	}
+	if !strings.Contains(out, `"rule":"R05"`) || !strings.Contains(stderr, "34 records") {
+		t.Fatalf("want JSON-line alerts and a record count:\n%s\n%s", out, stderr)
+	}
+	// Stored once: a second run adds nothing new and alerts lists them.
+	run(t, "--db", db, "detect", trail)
+	code, list, _ := run(t, "--db", db, "alerts", "--rule", "R05")
+	if code != 0 || strings.Count(list, "R05") != 1 {
+		t.Fatalf("alerts --rule R05: exit %d\n%s", code, list)
+	}
+	code, _, _ = run(t, "--db", db, "detect", trail, "--fail-on", "critical", "--no-store")
+	if code != 0 {
+		t.Fatalf("no critical alert: exit %d", code)
+	}
+}

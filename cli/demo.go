@@ -96,5 +96,5 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	saved := g.Output
 	g.Output = "table"
 	defer func() { g.Output = saved }()
-	return runDetect(ctx, g, []string{trail}, detectOptions{Format: "auto"}, false)
+	return runDetect(ctx, g, []string{trail}, detectOptions{Format: "auto", NoStore: o.Dir == ""}, false)
 }

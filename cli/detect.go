@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"permgraph/detect/alertstore"
 	"permgraph/detect/read"
 	"permgraph/detect/rules"
 )
@@ -20,10 +22,11 @@ import (
 const ExitAlerts = 3
 
 type detectOptions struct {
-	Format string
-	Follow bool
-	FailOn string
-	Config string
+	Format  string
+	Follow  bool
+	FailOn  string
+	Config  string
+	NoStore bool
 }
 
 // alertsError carries exit code 3.
@@ -60,6 +63,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 	f.BoolVar(&o.Follow, "follow", false, "keep reading a growing JSON-lines file (one FILE)")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 3 if an alert at or above this severity fires (info, low, medium, high, critical)")
 	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors)")
+	f.BoolVar(&o.NoStore, "no-store", false, "do not keep alerts in the alert store (<db>/alerts)")
 	return cmd
 }
 
@@ -95,6 +99,13 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 		return err
 	}
 	en := rules.NewEngine(sg, cfg, rules.DefaultRules())
+	var as *alertstore.Store
+	if !o.NoStore {
+		if as, err = alertstore.Open(ctx, filepath.Join(g.DB, "alerts"), g.logger); err != nil {
+			return err
+		}
+		defer as.Close()
+	}
 	var collected []rules.Alert
 	failing := 0
 	for _, path := range args {
@@ -120,6 +131,12 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 			if err != nil {
 				r.Close()
 				return fmt.Errorf("detect: %w", err)
+			}
+			if as != nil && len(alerts) > 0 {
+				if _, err := as.Put(ctx, alerts); err != nil {
+					r.Close()
+					return fmt.Errorf("detect: %w", err)
+				}
 			}
 			for _, a := range alerts {
 				if failOn != nil && a.Severity >= *failOn {
@@ -160,4 +177,64 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 
 func writeJSONLine(w io.Writer, v any) error {
 	return jsonEncoder(w).Encode(v)
+}
+
+type alertsOptions struct {
+	Since, Until, Rule, Severity string
+}
+
+func newAlertsCommand(g *globalOptions) *cobra.Command {
+	var o alertsOptions
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List stored detection alerts (oldest first)",
+		Args:  exactArgs(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := alertstore.Filter{Rule: o.Rule}
+			var err error
+			if f.Since, err = parseTime(o.Since); err != nil {
+				return err
+			}
+			if f.Until, err = parseTime(o.Until); err != nil {
+				return err
+			}
+			if o.Severity != "" {
+				if f.MinSeverity, err = rules.ParseSeverity(o.Severity); err != nil {
+					return usageError{err}
+				}
+			}
+			dir := filepath.Join(g.DB, "alerts")
+			if _, err := os.Stat(dir); err != nil {
+				return fmt.Errorf("no alert store at %s: run `permgraph detect` first", dir)
+			}
+			st, err := alertstore.Open(cmd.Context(), dir, g.logger)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			list, err := st.List(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if g.Output == "json" {
+				for _, a := range list {
+					if err := writeJSONLine(g.stdout, a); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			t := &table{header: []string{"TIME", "RULE", "SEVERITY", "ACTOR", "SUMMARY"}}
+			for _, a := range list {
+				t.add(a.Time.UTC().Format(time.RFC3339), a.Rule, a.Severity.String(), a.Actor.Name, a.Summary)
+			}
+			return t.render(g.stdout, g.Output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Since, "since", "", "only alerts at or after this time")
+	f.StringVar(&o.Until, "until", "", "only alerts at or before this time")
+	f.StringVar(&o.Rule, "rule", "", "only this rule (R01 ...)")
+	f.StringVar(&o.Severity, "severity", "", "minimum severity")
+	return cmd
 }

@@ -100,6 +100,7 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newWhatCanCommand(g),
 		newDemoCommand(g),
 		newDetectCommand(g),
+		newAlertsCommand(g),
 	)
 	for _, name := range []string{"snapshot", "diff", "report", "emulate", "validate", "serve"} {
 		root.AddCommand(notBuilt(name))
