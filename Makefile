@@ -26,6 +26,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportOrg$$' -fuzztime $(FUZZTIME) ./collectors/awsorg/
+	$(GO) test -run '^$$' -fuzz '^FuzzCloudTrail$$' -fuzztime $(FUZZTIME) ./detect/cloudtrail/
+	$(GO) test -run '^$$' -fuzz '^FuzzAzureActivity$$' -fuzztime $(FUZZTIME) ./detect/azureactivity/
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphActivity$$' -fuzztime $(FUZZTIME) ./detect/graphactivity/
+	$(GO) test -run '^$$' -fuzz '^FuzzGCPAudit$$' -fuzztime $(FUZZTIME) ./detect/gcpaudit/
+	$(GO) test -run '^$$' -fuzz '^FuzzWorkspace$$' -fuzztime $(FUZZTIME) ./detect/workspace/
+	$(GO) test -run '^$$' -fuzz '^FuzzK8sAudit$$' -fuzztime $(FUZZTIME) ./detect/k8saudit/
+	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) ./detect/internal/jsonscan/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./detect/read/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

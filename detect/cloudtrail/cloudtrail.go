@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"permgraph/detect/event"
+	"permgraph/detect/internal/jsonrec"
 	"permgraph/detect/internal/jsonscan"
 )
 
@@ -28,7 +29,7 @@ const Format = "cloudtrail"
 type record struct {
 	eventTime, timestamp, eventSource, eventName, eventID, eventType []byte
 	awsRegion, sourceIP, userAgent, errorCode, recipientAccount      []byte
-	sharedEventID, userIdentity, requestParameters                   []byte
+	sharedEventID, requestParameters                                 []byte
 	responseElements, resources, insightDetails                      []byte
 	// lookup-events wrapper
 	lookupEvent, lookupID, lookupTime []byte
@@ -86,7 +87,7 @@ func (p *Parser) time(raw []byte) time.Time {
 	if string(s) == p.lastTime && p.lastTime != "" {
 		return p.lastT
 	}
-	t := parseTime(jsonscan.Text(raw))
+	t := jsonrec.Time(jsonscan.Text(raw))
 	p.lastTime, p.lastT = string(s), t
 	return t
 }
@@ -98,12 +99,12 @@ func (p *Parser) Parse(raw []byte) (event.Event, error) {
 	it := jsonscan.NewMembers(raw)
 	for it.Next() {
 		if string(it.Key()) == "userIdentity" {
+			// Walked in place: the nested objects are scanned once.
 			if sub, ok := it.Enter(); ok {
 				p.identity(&sub, &ev)
 				it.Leave(&sub)
-				r.userIdentity = it.Value()
-				continue
 			}
+			continue
 		}
 		v := it.Value()
 		switch string(it.Key()) {
@@ -133,8 +134,6 @@ func (p *Parser) Parse(raw []byte) (event.Event, error) {
 			r.recipientAccount = v
 		case "sharedEventID":
 			r.sharedEventID = v
-		case "userIdentity":
-			r.userIdentity = v
 		case "requestParameters":
 			r.requestParameters = v
 		case "responseElements":
@@ -178,7 +177,7 @@ func (p *Parser) parseLookup(r *record) (event.Event, error) {
 		ev.ID = jsonscan.Text(r.lookupID)
 	}
 	if ev.Time.IsZero() {
-		ev.Time = parseTime(jsonscan.Text(r.lookupTime))
+		ev.Time = jsonrec.Time(jsonscan.Text(r.lookupTime))
 	}
 	return ev, nil
 }
@@ -398,18 +397,4 @@ func firstResourceARN(raw []byte) string {
 		}
 	}
 	return ""
-}
-
-// parseTime accepts RFC 3339 (with or without fractional seconds or zone).
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
-		return t
-	}
-	return time.Time{}
 }

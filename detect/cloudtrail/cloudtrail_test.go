@@ -196,7 +196,7 @@ func TestParseRecord(t *testing.T) {
 			want: with(base("ecs.amazonaws.com", "RegisterTaskDefinition", event.Deploy, event.Success), "arn:aws:ecs:us-east-1:111122223333:task-definition/miner:1", map[string]string{
 				"surface": "ecs", "family": "miner", "role": "arn:aws:iam::111122223333:role/task", "executionRole": "arn:aws:iam::111122223333:role/exec",
 				"hostPID": "true", "cpu": "8192", "privileged": "true", "image": "xmrig/xmrig:latest,busybox", "capabilities": "SYS_ADMIN",
-				"hostPath": "/", "command": "sh -c run"}),
+				"hostPath": "true", "hostPaths": "/", "command": "sh -c run"}),
 		},
 		{
 			name: "Lambda CreateFunction from a container image (versioned event name)",

@@ -340,7 +340,10 @@ func ecsDetails(ev *event.Event, name string, p *params, resp *response) {
 		}
 		set(ev, "image", strings.Join(images, ","))
 		set(ev, "capabilities", strings.Join(caps, ","))
-		set(ev, "hostPath", strings.Join(paths, ","))
+		if len(paths) > 0 {
+			set(ev, "hostPath", "true")
+			set(ev, "hostPaths", strings.Join(paths, ","))
+		}
 		ev.Resource = first(resp.TaskDefinition.TaskDefinitionArn, p.Family)
 	case "ExecuteCommand":
 		set(ev, "task", p.Task)

@@ -83,8 +83,8 @@ type object struct {
 
 // ObjectDetails adds the rule-relevant fields of a request object to
 // ev.Details: the pod spec flags of pods and workloads (image, privileged,
-// allowPrivilegeEscalation, capabilities, hostPath, hostNetwork, hostPID,
-// hostIPC, serviceAccount, command, ownerKind), RBAC binding role and
+// allowPrivilegeEscalation, capabilities, hostPath="true" with the paths in
+// hostPaths, hostNetwork, hostPID, hostIPC, serviceAccount, command, ownerKind), RBAC binding role and
 // subjects (role, member), and wildcard rules of roles. Fields of an
 // unexpected type are ignored (best effort).
 func ObjectDetails(ev *event.Event, resource, subresource string, raw []byte) error {
@@ -186,7 +186,10 @@ func PodSpecDetails(ev *event.Event, s *PodSpec) {
 	}
 	ev.SetDetail("image", strings.Join(images, ","))
 	ev.SetDetail("capabilities", strings.Join(caps, ","))
-	ev.SetDetail("hostPath", strings.Join(paths, ","))
+	if len(paths) > 0 {
+		ev.SetDetail("hostPath", "true")
+		ev.SetDetail("hostPaths", strings.Join(paths, ","))
+	}
 	sa := s.ServiceAccountName
 	if sa == "" {
 		sa = s.ServiceAccount

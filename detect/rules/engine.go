@@ -218,7 +218,7 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 		c.key = e.Cloud + ":unknown"
 		en.stats.Unresolved++
 	}
-	if e.Class == event.Grant && e.Outcome == event.Success {
+	if e.Class == event.Grant && e.Outcome == event.Success && e.Detail("op") != "remove" {
 		for _, k := range []string{"member", "user", "principal"} {
 			if who := strings.ToLower(e.Detail(k)); who != "" {
 				list := append(en.grants[who], refOf(&e))

@@ -692,3 +692,62 @@ func hex4(s []byte, i int) (rune, bool) {
 	}
 	return r, true
 }
+
+// End returns the index just past the JSON value that starts at data[i]
+// (after optional whitespace) without validating it: only string quoting and
+// bracket nesting are followed. It is a cheap boundary finder for streams
+// whose records are validated afterwards by a parser; scalars are skipped by
+// Skip. ErrIncomplete means data ends inside the value.
+func End(data []byte, i int) (int, error) {
+	i = SkipSpace(data, i)
+	if i >= len(data) {
+		return i, ErrIncomplete
+	}
+	if c := data[i]; c != '{' && c != '[' {
+		return Skip(data, i)
+	}
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			k, err := stringEnd(data, j)
+			if err != nil {
+				return k, err
+			}
+			j = k - 1
+		case '{', '[':
+			depth++
+			if depth > MaxDepth {
+				return j, ErrDepth
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return len(data), ErrIncomplete
+}
+
+// stringEnd returns the index past the closing quote of the string at
+// data[i], following escapes without validating them.
+func stringEnd(data []byte, i int) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return len(data), ErrIncomplete
+		}
+		q := j + k
+		// The quote is escaped when an odd number of backslashes precede it.
+		b := q - 1
+		for b > i && data[b] == '\\' {
+			b--
+		}
+		if (q-1-b)%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+}

@@ -44,6 +44,29 @@ func TestSkip(t *testing.T) {
 	}
 }
 
+func TestEnd(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantEnd int
+		wantErr error
+	}{
+		{`{"a":"}\"]"}, {}`, 12, nil},
+		{`[{"a":[1,2]},"\\"]x`, 18, nil},
+		{`  {}`, 4, nil},
+		{`"s\"t" 1`, 6, nil},
+		{`12 `, 2, nil},
+		{`{"a":"b`, 7, ErrIncomplete},
+		{`{"a":[1,2}`, 10, ErrIncomplete},
+		{`{"a\\":{"b":1}`, 16, ErrIncomplete},
+	}
+	for _, tt := range tests {
+		end, err := End([]byte(tt.in), 0)
+		if !errors.Is(err, tt.wantErr) || (err == nil && end != tt.wantEnd) {
+			t.Errorf("End(%q) = %d, %v; want %d, %v", tt.in, end, err, tt.wantEnd, tt.wantErr)
+		}
+	}
+}
+
 func TestSkipDepth(t *testing.T) {
 	deep := strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)
 	if _, err := Skip([]byte(deep), 0); !errors.Is(err, ErrDepth) {
@@ -220,6 +243,13 @@ func FuzzScan(f *testing.F) {
 				if ok && got != want && !strings.ContainsRune(want, '\uFFFD') {
 					t.Fatalf("String(%q) = %q, want %q", data, got, want)
 				}
+			}
+		}
+		if ours {
+			// On valid JSON the boundary finder agrees with the validating scanner.
+			want, _ := Skip(data, 0)
+			if got, err := End(data, 0); err != nil || got != want {
+				t.Fatalf("End(%q) = %d, %v; Skip = %d", data, got, err, want)
 			}
 		}
 		it := NewMembers(data)
