@@ -76,6 +76,7 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 	if err := d.groupCapabilities(groups, capID); err != nil {
 		return err
 	}
+	userSet, roleSet, groupSet := newTargetSet(users), newTargetSet(roles), newTargetSet(groups)
 	assumable := map[string][]string{} // principal -> roles it can assume directly
 	for _, e := range d.g.SortedEdges() {
 		if e.Kind == graph.EdgeCanAssume {
@@ -143,11 +144,12 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 			for _, gid := range d.res.g.Targets(a.ID, graph.EdgeMemberOf) {
 				member[gid] = true
 			}
-			for _, g := range groups {
+			for _, i := range groupSet.candidates(prep) {
+				g := groupSet.nodes[i]
 				if member[g.ID] {
 					continue
 				}
-				if err := targetEdge(add, a, prep, graph.EdgeCanAddMember, g, "Rhino #13; PF iam-013"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanAddMember, g, groupSet.arns[i], "Rhino #13; PF iam-013"); err != nil {
 					return err
 				}
 			}
@@ -157,21 +159,23 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 			if prep == nil {
 				continue
 			}
-			for _, u := range users {
+			for _, i := range userSet.candidates(prep) {
+				u := userSet.nodes[i]
 				if u.ID == a.ID {
 					continue
 				}
-				if err := targetEdge(add, a, prep, graph.EdgeCanCreateKey, u, "Rhino #4-6; PF iam-002/004/006"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanCreateKey, u, userSet.arns[i], "Rhino #4-6; PF iam-002/004/006"); err != nil {
 					return err
 				}
 			}
 		}
 		if prep := prepare("iam:UpdateAssumeRolePolicy"); prep != nil {
-			for _, r := range roles {
+			for _, i := range roleSet.candidates(prep) {
+				r := roleSet.nodes[i]
 				if r.ID == a.ID || r.Attrs["service_linked"] == "true" {
 					continue
 				}
-				if err := targetEdge(add, a, prep, graph.EdgeCanUpdateTrust, r, "Rhino #14; PF iam-012"); err != nil {
+				if err := targetEdge(add, a, prep, graph.EdgeCanUpdateTrust, r, roleSet.arns[i], "Rhino #14; PF iam-012"); err != nil {
 					return err
 				}
 			}
@@ -225,12 +229,12 @@ func (d *deriver) allOf(pp *PrincipalPolicies, vars map[string]string, actions [
 }
 
 // targetEdge adds a -kind-> target when the prepared action is allowed on
-// target's ARN.
-func targetEdge(add func(graph.Edge) error, a graph.Node, prep *Prepared, kind graph.EdgeKind, target graph.Node, source string) error {
-	if !prep.MaybeAllowed(target.Attrs["arn"]) {
+// the target's ARN.
+func targetEdge(add func(graph.Edge) error, a graph.Node, prep *Prepared, kind graph.EdgeKind, target graph.Node, arn, source string) error {
+	if !prep.MaybeAllowed(arn) {
 		return nil
 	}
-	res := prep.Evaluate(target.Attrs["arn"])
+	res := prep.Evaluate(arn)
 	if res.Decision != Allowed {
 		return nil
 	}
@@ -240,6 +244,118 @@ func targetEdge(add func(graph.Edge) error, a graph.Node, prep *Prepared, kind g
 		e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
 	}
 	return add(e)
+}
+
+// targetSet is the users, roles or groups of an account sorted by ARN, so
+// the targets an Allow statement can match are found by ARN prefix instead
+// of testing every (principal, target) pair: that pair loop made a 20k
+// principal account cost minutes.
+type targetSet struct {
+	nodes []graph.Node
+	arns  []string
+	all   []int
+	// byRes indexes targets by the ARN's resource field ("user/path/name"),
+	// for patterns with a wildcard account ("arn:aws:iam::*:user/${aws:username}").
+	resKeys []string
+	resIdx  []int
+}
+
+func newTargetSet(nodes []graph.Node) *targetSet {
+	ts := &targetSet{}
+	for _, n := range nodes {
+		if arn := n.Attrs["arn"]; arn != "" {
+			ts.nodes = append(ts.nodes, n)
+			ts.arns = append(ts.arns, arn)
+		}
+	}
+	idx := make([]int, len(ts.arns))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return ts.arns[idx[i]] < ts.arns[idx[j]] })
+	nodes2, arns2 := make([]graph.Node, len(idx)), make([]string, len(idx))
+	for i, j := range idx {
+		nodes2[i], arns2[i] = ts.nodes[j], ts.arns[j]
+	}
+	ts.nodes, ts.arns = nodes2, arns2
+	ts.all = make([]int, len(ts.arns))
+	for i := range ts.all {
+		ts.all[i] = i
+	}
+	ts.resIdx = append([]int{}, ts.all...)
+	ts.resKeys = make([]string, len(ts.arns))
+	for i, arn := range ts.arns {
+		ts.resKeys[i] = resourceField(arn)
+	}
+	sort.Slice(ts.resIdx, func(i, j int) bool { return ts.resKeys[ts.resIdx[i]] < ts.resKeys[ts.resIdx[j]] })
+	return ts
+}
+
+// resourceField returns the sixth field of an ARN ("" if absent).
+func resourceField(arn string) string {
+	for i := 0; i < 5; i++ {
+		j := strings.IndexByte(arn, ':')
+		if j < 0 {
+			return ""
+		}
+		arn = arn[j+1:]
+	}
+	return arn
+}
+
+func literalPrefix(s string) string {
+	if k := strings.IndexAny(s, "*?"); k >= 0 {
+		return s[:k]
+	}
+	return s
+}
+
+// candidates returns the indexes of targets that an identity Allow of prep
+// could match (a superset; Evaluate decides). Patterns with a leading
+// wildcard, NotResource or "*" fall back to every target.
+func (ts *targetSet) candidates(prep *Prepared) []int {
+	seen := map[int]bool{}
+	var out []int
+	for i := range prep.cands {
+		c := &prep.cands[i]
+		if c.boundary || c.scp >= 0 || c.st.Effect != EffectAllow {
+			continue
+		}
+		if len(c.st.NotResource) > 0 || len(c.st.Resource) == 0 {
+			return ts.all
+		}
+		for _, p := range c.pats {
+			lit := literalPrefix(p.text)
+			if !strings.HasPrefix(lit, "arn:") {
+				return ts.all
+			}
+			if strings.Count(lit, ":") >= 5 {
+				lo := sort.SearchStrings(ts.arns, lit)
+				for j := lo; j < len(ts.arns) && strings.HasPrefix(ts.arns[j], lit); j++ {
+					if !seen[j] {
+						seen[j] = true
+						out = append(out, j)
+					}
+				}
+				continue
+			}
+			// A wildcard before the resource field: narrow by the resource
+			// field's literal prefix instead.
+			res := literalPrefix(resourceField(p.text))
+			if res == "" {
+				return ts.all
+			}
+			lo := sort.Search(len(ts.resIdx), func(k int) bool { return ts.resKeys[ts.resIdx[k]] >= res })
+			for k := lo; k < len(ts.resIdx) && strings.HasPrefix(ts.resKeys[ts.resIdx[k]], res); k++ {
+				if j := ts.resIdx[k]; !seen[j] {
+					seen[j] = true
+					out = append(out, j)
+				}
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 func (d *deriver) passRoleEdges(add func(graph.Edge) error, a graph.Node, pp *PrincipalPolicies, vars map[string]string, trusts map[string][]string) error {

@@ -204,15 +204,45 @@ func Prepare(pp *PrincipalPolicies, action string, vars map[string]string) *Prep
 	return p
 }
 
-// MayAllow reports whether some identity statement allows the action on
-// some resource: a cheap filter before evaluating many resources.
+// MayAllow reports whether the action could be allowed on some resource:
+// an identity Allow exists, the boundary (if any) and every SCP level have an
+// Allow, and no unconditional Deny covers every resource. A cheap filter
+// before evaluating many resources.
 func (p *Prepared) MayAllow() bool {
-	for _, c := range p.cands {
-		if !c.boundary && c.scp < 0 && c.st.Effect == EffectAllow {
-			return true
+	ident, bound := false, false
+	var scp uint64
+	for i := range p.cands {
+		c := &p.cands[i]
+		if c.st.Effect == EffectDeny {
+			if !c.maybe && len(c.st.NotResource) == 0 {
+				for _, pt := range c.pats {
+					if pt.text == "*" && !pt.unresolved {
+						return false
+					}
+				}
+			}
+			continue
+		}
+		switch {
+		case c.boundary:
+			bound = true
+		case c.scp >= 0:
+			if c.scp < 64 {
+				scp |= 1 << uint(c.scp)
+			}
+		default:
+			ident = true
 		}
 	}
-	return false
+	if !ident || (p.pp.Boundary != nil && !bound) {
+		return false
+	}
+	for i := range p.pp.SCPs {
+		if i < 64 && scp&(1<<uint(i)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // MaybeAllowed is a fast, allocation-free pre-check of Evaluate: false

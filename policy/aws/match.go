@@ -85,17 +85,20 @@ func MatchResource(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	if strings.Count(arn, ":") < 5 {
-		// Not an ARN (e.g. a bare name in a test or odd data): plain glob.
-		return MatchWildcard(pattern, arn, false)
-	}
 	// Walk the first five fields of both without allocating; the sixth
 	// (resource) field is the rest of the string.
 	p, a := pattern, arn
 	for field := 0; field < 5; field++ {
-		i := strings.IndexByte(p, ':')
 		j := strings.IndexByte(a, ':')
-		if i < 0 || j < 0 {
+		if j < 0 {
+			if field == 0 {
+				// Not an ARN (a bare name in odd data): plain glob.
+				return MatchWildcard(pattern, arn, false)
+			}
+			return false
+		}
+		i := strings.IndexByte(p, ':')
+		if i < 0 {
 			// A pattern with fewer fields cannot stretch a wildcard across ':'.
 			return false
 		}
