@@ -484,15 +484,6 @@ func (d *deriver) groupCapabilities(groups []graph.Node, capID string) error {
 	return nil
 }
 
-func sortedKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // deployPossible reports whether some deploy recipe could be allowed for a
 // principal if its identity policies allowed everything: its boundary and
 // SCPs still apply.

@@ -391,16 +391,6 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// statementMatches reports whether st applies to req by action and resource.
-// varDependent is set when the match relied on a policy variable that could
-// not be resolved (treated as '*' and so conditional).
-func statementMatches(st *Statement, req Request) (ok, varDependent bool) {
-	if !actionMatches(st, req.Action) {
-		return false, false
-	}
-	return resourceMatches(st, req)
-}
-
 func actionMatches(st *Statement, action string) bool {
 	if len(st.NotAction) > 0 {
 		for _, p := range st.NotAction {
@@ -450,10 +440,6 @@ func substitute(pattern string, vars map[string]string) (string, bool) {
 	}
 	sb.WriteString(pattern)
 	return sb.String(), unresolved
-}
-
-func resourceMatches(st *Statement, req Request) (bool, bool) {
-	return matchResources(st, resolvePatterns(st, req.Vars), actionService(req.Action), req.Resource)
 }
 
 // pattern is a Resource/NotResource entry with policy variables resolved.
