@@ -98,14 +98,22 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 	if err != nil {
 		return err
 	}
-	en := rules.NewEngine(sg, cfg, rules.DefaultRules())
 	var as *alertstore.Store
+	var baseline rules.Baseline
 	if !o.NoStore {
 		if as, err = alertstore.Open(ctx, filepath.Join(g.DB, "alerts"), g.logger); err != nil {
 			return err
 		}
 		defer as.Close()
+		b := as.Baseline()
+		defer func() {
+			if ferr := b.Flush(context.WithoutCancel(ctx)); ferr != nil {
+				fmt.Fprintf(g.stderr, "detect: %v\n", ferr)
+			}
+		}()
+		baseline = b
 	}
+	en := rules.NewEngine(sg, cfg, rules.DefaultRules(baseline))
 	var collected []rules.Alert
 	failing := 0
 	for _, path := range args {

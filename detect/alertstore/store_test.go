@@ -59,3 +59,41 @@ func TestPutListDedupe(t *testing.T) {
 		t.Fatalf("alert store mode: %v %v", fi.Mode(), err)
 	}
 }
+
+func TestBaselinePersists(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "alerts")
+	ctx := context.Background()
+	st, err := Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.Baseline()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := b.Coverage(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, seen, _ := b.Seen(ctx, "disc|x"); seen {
+		t.Fatal("empty baseline saw x")
+	}
+	if err := b.Record(ctx, "disc|x", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b = st.Baseline()
+	last, seen, err := b.Seen(ctx, "disc|x")
+	if err != nil || !seen || !last.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after reopen: %v %v %v", last, seen, err)
+	}
+	start, err := b.Coverage(ctx, t0.Add(48*time.Hour))
+	if err != nil || !start.Equal(t0) {
+		t.Fatalf("coverage start %v %v, want %v", start, err, t0)
+	}
+}

@@ -23,9 +23,14 @@ func response(first ...string) []string {
 	return append(append([]string{}, first...), commonResponse...)
 }
 
-// DefaultRules is the standard rule set with default parameters.
-func DefaultRules() []Rule {
+// DefaultRules is the standard rule set with default parameters; b keeps the
+// first-seen baseline (nil: an in-memory one for this run).
+func DefaultRules(b Baseline) []Rule {
+	if b == nil {
+		b = NewMemoryBaseline()
+	}
 	return []Rule{
+		NewFirstSeenDiscovery(FirstSeenParams{History: 14 * 24 * time.Hour}, b),
 		NewDiscoveryBurst(DiscoveryBurstParams{Window: 10 * time.Minute, MinActions: 3, MinTargets: 10, MinEvents: 25, Suppress: time.Hour}),
 		NewSelfProbe(SelfProbeParams{Window: 10 * time.Minute, MinDenied: 10, DeniedRatio: 0.4, MinActions: 5, Suppress: time.Hour}),
 		NewNoPathDeploy(),

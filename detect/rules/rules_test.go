@@ -92,7 +92,7 @@ func run(t *testing.T, st *graph.Store, cfg Config, events []ct) []Alert {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en := NewEngine(g, cfg, DefaultRules())
+	en := NewEngine(g, cfg, DefaultRules(nil))
 	var out []Alert
 	for i, c := range events {
 		ev, err := cloudtrail.ParseRecord(c.record(i))
@@ -148,6 +148,16 @@ func TestRules(t *testing.T) {
 		{"R01 benign: slow reads", discoveryCalls("erin", 6, 15*time.Minute), Config{}, nil},
 		{"R01 suppressed for permgraph's collector", discoveryCalls("erin", 30, 10*time.Second), Config{Collectors: []string{"aws:arn:aws:iam::111122223333:user/audit/erin"}}, nil},
 		{"R01 allowlist needs the usual user agent", discoveryCalls("erin", 30, 10*time.Second), Config{Allow: []AllowEntry{{Principal: "aws:arn:aws:iam::111122223333:user/audit/erin", UserAgent: "scanner/1.0"}}}, []fired{{"R01", "erin"}}},
+		{"R02 first discovery after 14 days of history", []ct{
+			{user: "alice", source: "s3.amazonaws.com", name: "GetObject", at: -20 * 24 * time.Hour, params: map[string]any{"bucketName": "b"}},
+			{user: "erin", source: "iam.amazonaws.com", name: "ListGroups", params: map[string]any{}},
+		}, Config{}, []fired{{"R02", "erin"}}},
+		{"R02 benign: not enough history yet", []ct{{user: "erin", source: "iam.amazonaws.com", name: "ListGroups", params: map[string]any{}}}, Config{}, nil},
+		{"R02 benign: fires once, not again within 14 days", []ct{
+			{user: "alice", source: "s3.amazonaws.com", name: "GetObject", at: -20 * 24 * time.Hour, params: map[string]any{"bucketName": "b"}},
+			{user: "erin", source: "iam.amazonaws.com", name: "ListGroups", at: -3 * 24 * time.Hour, params: map[string]any{}},
+			{user: "erin", source: "iam.amazonaws.com", name: "GetGroup", params: map[string]any{"groupName": "Deployers"}},
+		}, Config{}, []fired{{"R02", "erin"}}},
 		{"R03 self probe", []ct{{user: "erin", source: "iam.amazonaws.com", name: "SimulatePrincipalPolicy", params: map[string]any{"policySourceArn": "arn:aws:iam::111122223333:user/audit/erin"}}}, Config{}, []fired{{"R03", "erin"}}},
 		{"R04 deploy without a path", []ct{{user: "erin", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "erin"}}},
 		{"R04 benign: alice may deploy", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
@@ -199,7 +209,7 @@ func TestEventBeforeAnySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en := NewEngine(g, Config{}, DefaultRules())
+	en := NewEngine(g, Config{}, DefaultRules(nil))
 	ev, err := cloudtrail.ParseRecord(ct{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: -24 * 60 * time.Hour}.record(1))
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +262,7 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		en := NewEngine(g, Config{}, DefaultRules())
+		en := NewEngine(g, Config{}, DefaultRules(nil))
 		for _, ev := range evs {
 			if _, err := en.Process(context.Background(), ev); err != nil {
 				b.Fatal(err)
