@@ -195,3 +195,20 @@ func accountOfARN(arn string) string {
 	}
 	return parts[4]
 }
+
+// EvaluateAWS decides one request for an AWS principal of the view (its
+// identity policies, boundary and SCPs), adding extra context keys such as
+// iam:PassedToService.
+func EvaluateAWS(v *graph.View, principalID, action, resource string, extra map[string]string) (awspolicy.Result, error) {
+	n, ok := v.Lookup(principalID)
+	if !ok {
+		return awspolicy.Result{}, fmt.Errorf("evaluate %s for %s: %w", action, principalID, ErrNotFound)
+	}
+	node := v.Node(n)
+	vars := awspolicy.Vars(node)
+	for k, val := range extra {
+		vars = awspolicy.WithVar(vars, k, val)
+	}
+	pp := awspolicy.NewResolver(viewGraph{v}).PrincipalPolicies(principalID)
+	return awspolicy.Evaluate(pp, awspolicy.Request{Action: action, Resource: resource, Vars: vars}), nil
+}
