@@ -35,6 +35,7 @@ func DefaultRules(b Baseline) []Rule {
 		NewSelfProbe(SelfProbeParams{Window: 10 * time.Minute, MinDenied: 10, DeniedRatio: 0.4, MinActions: 5, Suppress: time.Hour}),
 		NewNoPathDeploy(),
 		NewFreshGrantDeploy(FreshGrantParams{Lookback: 24 * time.Hour}),
+		NewUnusualChain(ChainParams{History: 14 * 24 * time.Hour, SessionTTL: 12 * time.Hour}, b),
 		NewRuntimeIdentity(),
 		NewPrivilegedSpec(),
 		NewExec(),

@@ -55,6 +55,8 @@ type ct struct {
 	params  map[string]any
 	errCode string
 	ua      string
+	resp    map[string]any // responseElements
+	key     string         // access key id override
 }
 
 func (c ct) record(i int) []byte {
@@ -81,6 +83,12 @@ func (c ct) record(i int) []byte {
 		"eventType": "AwsApiCall", "recipientAccountId": acct}
 	if c.errCode != "" {
 		rec["errorCode"], rec["errorMessage"] = c.errCode, "denied"
+	}
+	if c.resp != nil {
+		rec["responseElements"] = c.resp
+	}
+	if c.key != "" {
+		ident["accessKeyId"] = c.key
 	}
 	b, _ := json.Marshal(rec)
 	return b
@@ -177,6 +185,16 @@ func TestRules(t *testing.T) {
 			params: map[string]any{"cluster": "prod", "taskDefinition": "app:1", "overrides": map[string]any{"taskRoleArn": "arn:aws:iam::111122223333:role/DeployRole"}}}}, Config{}, []fired{{"R07", "alice"}}},
 		{"R07 benign: the role alice may pass", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RunTask",
 			params: map[string]any{"cluster": "prod", "taskDefinition": "app:1", "overrides": map[string]any{"taskRoleArn": "arn:aws:iam::111122223333:role/app/AppTaskRole"}}}}, Config{}, nil},
+		{"R06 deploy through a session the snapshot does not explain", []ct{
+			{user: "erin", source: "sts.amazonaws.com", name: "AssumeRole", params: map[string]any{"roleArn": "arn:aws:iam::111122223333:role/DeployRole", "roleSessionName": "x"},
+				resp: map[string]any{"credentials": map[string]any{"accessKeyId": "ASIAERIN1"}, "assumedRoleUser": map[string]any{"arn": "arn:aws:sts::111122223333:assumed-role/DeployRole/x"}}},
+			{user: "role:DeployRole", key: "ASIAERIN1", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 5 * time.Minute},
+		}, Config{}, []fired{{"R06", "DeployRole"}}},
+		{"R06 benign: the usual chain", []ct{
+			{user: "role:JumpRole", source: "sts.amazonaws.com", name: "AssumeRole", params: map[string]any{"roleArn": "arn:aws:iam::111122223333:role/DeployRole", "roleSessionName": "x"},
+				resp: map[string]any{"credentials": map[string]any{"accessKeyId": "ASIAJUMP1"}, "assumedRoleUser": map[string]any{"arn": "arn:aws:sts::111122223333:assumed-role/DeployRole/x"}}},
+			{user: "role:DeployRole", key: "ASIAJUMP1", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 5 * time.Minute},
+		}, Config{}, nil},
 		{"R08 privileged task definition", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RegisterTaskDefinition",
 			params: map[string]any{"family": "x", "containerDefinitions": []any{map[string]any{"name": "a", "image": "busybox", "privileged": true}}}}}, Config{}, []fired{{"R08", "alice"}}},
 		{"R08 benign: platform principal", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RegisterTaskDefinition",

@@ -1,0 +1,134 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"permgraph/detect/event"
+	"permgraph/graph"
+)
+
+// ChainParams tune R06.
+type ChainParams struct {
+	// History is how long a (caller, role) chain must be unseen to count
+	// as unusual, once the baseline covers that long.
+	History time.Duration
+	// SessionTTL bounds how long an AssumeRole's credentials are tracked.
+	SessionTTL time.Duration
+}
+
+type chainRule struct {
+	p    ChainParams
+	base Baseline
+	// sessions maps temporary access key ids (from AssumeRole responses in
+	// the stream) to who obtained them and which role they are for.
+	sessions map[string]session
+}
+
+type session struct {
+	caller    string // graph key or raw identity of the AssumeRole caller
+	callerRaw string
+	role      string // assumed role ARN (session ARN)
+	at        time.Time
+	ref       EventRef
+}
+
+// NewUnusualChain is R06 deploy.unusual_identity_chain.
+func NewUnusualChain(p ChainParams, b Baseline) Rule {
+	return &chainRule{p: p, base: b, sessions: map[string]session{}}
+}
+
+func (r *chainRule) Meta() Meta {
+	return Meta{ID: "R06", Name: "deploy.unusual_identity_chain", Title: "Deployment through an unusual role, impersonation or delegation chain", Severity: Medium,
+		Attack: []string{"T1610", "T1550.001", "T1078.004"}, Params: map[string]string{"history": r.p.History.String(), "session_ttl": r.p.SessionTTL.String()},
+		Response: response("Find who obtained the session (the AssumeRole event in the alert) and whether that principal normally uses this role; revoke the role's active sessions if not.")}
+}
+
+func (r *chainRule) Observe(ctx context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class == event.Identity && e.Outcome == event.Success {
+		if key := e.Detail("newAccessKeyId"); key != "" {
+			r.sessions[key] = session{caller: c.Key(), callerRaw: c.Actor().Name, role: e.Detail("assumedRoleArn"), at: e.Time, ref: refOf(e)}
+		}
+		if len(r.sessions) > 100000 {
+			r.expire(e.Time)
+		}
+		return nil, nil
+	}
+	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.AccessKeyID == "" {
+		return nil, nil
+	}
+	s, ok := r.sessions[e.Actor.AccessKeyID]
+	if !ok || e.Time.Sub(s.at) > r.p.SessionTTL {
+		return nil, nil
+	}
+	chainKey := "chain|" + s.caller + "|" + c.Key()
+	start, err := r.base.Coverage(ctx, e.Time)
+	if err != nil {
+		return nil, err
+	}
+	last, seen, err := r.base.Seen(ctx, chainKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.base.Record(ctx, chainKey, e.Time); err != nil {
+		return nil, err
+	}
+	var labels []string
+	// Does the snapshot give the caller a path to the role it assumed?
+	if c.hasNode && c.view.NodeKind(c.actor) == graph.NodeRole {
+		if callerID, ok := c.view.Lookup(s.caller); ok && !reaches(c.view, callerID, c.actor) {
+			labels = append(labels, "chain-not-in-snapshot")
+		}
+	}
+	if (!seen || e.Time.Sub(last) >= r.p.History) && e.Time.Sub(start) >= r.p.History {
+		labels = append(labels, "first-seen-chain")
+	}
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	m := r.Meta()
+	sev := m.Severity
+	if labels[0] == "chain-not-in-snapshot" {
+		sev = High
+	}
+	a := newAlert(m, sev, c, e, fmt.Sprintf("%s deployed (%s) through a session of %s obtained by %s (%s)", c.Actor().Name, e.Action, s.role, s.callerRaw, strings.Join(labels, ", ")))
+	a.Labels = labels
+	a.Events = []EventRef{s.ref, refOf(e)}
+	a.Key = m.ID + "|" + chainKey + "|" + bucket(e.Time, time.Hour)
+	return []Alert{a}, nil
+}
+
+func (r *chainRule) expire(now time.Time) {
+	for k, s := range r.sessions {
+		if now.Sub(s.at) > r.p.SessionTTL {
+			delete(r.sessions, k)
+		}
+	}
+}
+
+// reaches reports whether from reaches to along identity hops (membership,
+// assumption, impersonation, escalation), within a few hops.
+func reaches(v *graph.View, from, to graph.NodeID) bool {
+	seen := map[graph.NodeID]bool{from: true}
+	frontier := []graph.NodeID{from}
+	for depth := 0; depth < 6 && len(frontier) > 0; depth++ {
+		var next []graph.NodeID
+		for _, n := range frontier {
+			for _, e := range v.Out(n) {
+				_, t, kind, _ := v.EdgeEnds(e)
+				if !kind.Traversable() || kind == graph.EdgeCan || seen[t] {
+					continue
+				}
+				if t == to {
+					return true
+				}
+				seen[t] = true
+				next = append(next, t)
+			}
+		}
+		frontier = next
+	}
+	return false
+}
