@@ -69,12 +69,15 @@ type Engine struct {
 	// grants is the delta journal: grant events from the stream by grantee
 	// (lower-cased name or raw identity), for R04/R05.
 	grants map[string][]EventRef
+	// recent keeps recent alerts by actor (lower-cased name and raw
+	// identity), so a late grant can upgrade an earlier R04.
+	recent map[string][]Alert
 }
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
 	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, deploy: map[*graph.View]*deployIndex{},
-		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}}
+		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}}
 }
 
 // Rules returns the engine's rules.
@@ -194,6 +197,18 @@ func (c *Context) RecentGrants(lookback time.Duration) []EventRef {
 	return out
 }
 
+// RecentAlerts returns alerts of rule already reported for an actor name
+// or raw identity (lower-cased).
+func (c *Context) RecentAlerts(rule, who string) []Alert {
+	var out []Alert
+	for _, a := range c.en.recent[strings.ToLower(who)] {
+		if a.Rule == rule {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Seen reports whether an alert with key was already reported: rules check
 // it before building an alert they would only drop.
 func (c *Context) Seen(key string) bool { return c.en.seen[key] }
@@ -249,6 +264,16 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 			en.seen[a.Key] = true
 			en.stats.Alerts[a.Rule]++
 			out = append(out, a)
+			for _, k := range []string{strings.ToLower(a.Actor.Name), strings.ToLower(a.Actor.Source)} {
+				if k == "" {
+					continue
+				}
+				list := append(en.recent[k], a)
+				if len(list) > 50 {
+					list = list[len(list)-50:]
+				}
+				en.recent[k] = list
+			}
 		}
 	}
 	return out, nil

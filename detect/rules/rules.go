@@ -289,6 +289,9 @@ func (r *freshGrant) Meta() Meta {
 }
 
 func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	if e.Class == event.Grant && e.Outcome == event.Success && e.Detail("op") != "remove" {
+		return r.lateGrant(c, e), nil
+	}
 	if e.Class != event.Deploy || e.Outcome != event.Success || !c.hasNode {
 		return nil, nil
 	}
@@ -317,6 +320,38 @@ func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]A
 	}
 	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, time.Hour)
 	return []Alert{a}, nil
+}
+
+// lateGrant handles a grant delivered after the deploy it explains (the
+// Workspace and Activity logs arrive hours late): an R04 already sent for
+// the grantee, deployed within Lookback after the grant's own time, is
+// upgraded to R05. The R04 stays sent; the R05 names it.
+func (r *freshGrant) lateGrant(c *Context, e *event.Event) []Alert {
+	var out []Alert
+	for _, k := range []string{"member", "user", "principal"} {
+		who := e.Detail(k)
+		if who == "" {
+			continue
+		}
+		for _, prev := range c.RecentAlerts("R04", who) {
+			d := prev.Time.Sub(e.Time)
+			if d < 0 || d > r.p.Lookback {
+				continue
+			}
+			m := r.Meta()
+			a := prev
+			a.Rule, a.Title, a.Attack, a.Response = m.ID, m.Title, m.Attack, m.Response
+			if a.Severity < m.Severity {
+				a.Severity = m.Severity
+			}
+			a.Summary = fmt.Sprintf("%s deployed %s after a grant at %s that arrived late (upgrades %s)", prev.Actor.Name, d, e.Time.UTC().Format(time.RFC3339), prev.Rule)
+			a.Labels = append(append([]string{}, prev.Labels...), "late-grant", "supersedes:"+prev.Key)
+			a.Events = append([]EventRef{refOf(e)}, prev.Events...)
+			a.Key = m.ID + "|late|" + prev.Key
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // ---- R08 ----

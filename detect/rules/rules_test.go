@@ -177,6 +177,10 @@ func TestRules(t *testing.T) {
 			{user: "gina", source: "iam.amazonaws.com", name: "AddUserToGroup", params: map[string]any{"groupName": "Deployers", "userName": "gina"}},
 			{user: "gina", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 10 * time.Minute},
 		}, Config{}, []fired{{"R05", "gina"}}},
+		{"R05 upgrades R04 when the grant arrives late", []ct{
+			{user: "gina", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 10 * time.Minute},
+			{user: "gina", source: "iam.amazonaws.com", name: "AddUserToGroup", params: map[string]any{"groupName": "Deployers", "userName": "gina"}},
+		}, Config{}, []fired{{"R04", "gina"}, {"R05", "gina"}}},
 		{"R10 discovery then deploy", append(discoveryCalls("alice", 3, time.Minute),
 			ct{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 30 * time.Minute}), Config{}, []fired{{"R10", "alice"}}},
 		{"R10 benign: deploy long after discovery", append(discoveryCalls("alice", 3, time.Minute),
