@@ -62,7 +62,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 	f.StringVar(&o.Format, "format", "auto", "log format: auto, "+strings.Join(read.Formats(), ", "))
 	f.BoolVar(&o.Follow, "follow", false, "keep reading a growing JSON-lines file (one FILE)")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 3 if an alert at or above this severity fires (info, low, medium, high, critical)")
-	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors)")
+	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors, params, disabled; docs/detection.md)")
 	f.BoolVar(&o.NoStore, "no-store", false, "do not keep alerts in the alert store (<db>/alerts)")
 	return cmd
 }
@@ -113,7 +113,11 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 		}()
 		baseline = b
 	}
-	en := rules.NewEngine(sg, cfg, rules.DefaultRules(baseline))
+	rs, err := rules.RulesFromConfig(cfg, baseline)
+	if err != nil {
+		return usageError{err}
+	}
+	en := rules.NewEngine(sg, cfg, rs)
 	var collected []rules.Alert
 	failing := 0
 	for _, path := range args {

@@ -40,6 +40,10 @@ type Config struct {
 	// Collectors lists the identities permgraph's own collection runs as;
 	// their discovery activity is suppressed (and counted).
 	Collectors []string `yaml:"collectors" json:"collectors"`
+	// Params overrides rule parameters by rule id, e.g. R01: {window: 5m}.
+	Params map[string]map[string]string `yaml:"params" json:"params"`
+	// Disabled lists rule ids to skip.
+	Disabled []string `yaml:"disabled" json:"disabled"`
 }
 
 // AllowEntry is one allowlisted (principal, user agent) pair.

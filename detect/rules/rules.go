@@ -26,21 +26,126 @@ func response(first ...string) []string {
 // DefaultRules is the standard rule set with default parameters; b keeps the
 // first-seen baseline (nil: an in-memory one for this run).
 func DefaultRules(b Baseline) []Rule {
+	rs, _ := RulesFromConfig(Config{}, b) // defaults always parse
+	return rs
+}
+
+// RulesFromConfig builds the rule set with cfg.Params applied (durations
+// like "10m", integers, ratios) and cfg.Disabled removed. Unknown rule ids
+// or parameters are errors, so a typo never silently keeps a default.
+func RulesFromConfig(cfg Config, b Baseline) ([]Rule, error) {
 	if b == nil {
 		b = NewMemoryBaseline()
 	}
-	return []Rule{
-		NewFirstSeenDiscovery(FirstSeenParams{History: 14 * 24 * time.Hour}, b),
-		NewDiscoveryBurst(DiscoveryBurstParams{Window: 10 * time.Minute, MinActions: 3, MinTargets: 10, MinEvents: 25, Suppress: time.Hour}),
-		NewSelfProbe(SelfProbeParams{Window: 10 * time.Minute, MinDenied: 10, DeniedRatio: 0.4, MinActions: 5, Suppress: time.Hour}),
+	p := paramSet{cfg: cfg.Params, used: map[string]bool{}}
+	burst := DiscoveryBurstParams{Window: p.dur("R01", "window", 10*time.Minute), MinActions: p.int("R01", "min_actions", 3),
+		MinTargets: p.int("R01", "min_targets", 10), MinEvents: p.int("R01", "min_events", 25), Suppress: p.dur("R01", "suppress", time.Hour)}
+	probe := SelfProbeParams{Window: p.dur("R03", "window", 10*time.Minute), MinDenied: p.int("R03", "min_denied", 10),
+		DeniedRatio: p.float("R03", "denied_ratio", 0.4), MinActions: p.int("R03", "min_actions", 5), Suppress: p.dur("R03", "suppress", time.Hour)}
+	all := []Rule{
+		NewFirstSeenDiscovery(FirstSeenParams{History: p.dur("R02", "history", 14*24*time.Hour)}, b),
+		NewDiscoveryBurst(burst),
+		NewSelfProbe(probe),
 		NewNoPathDeploy(),
-		NewFreshGrantDeploy(FreshGrantParams{Lookback: 24 * time.Hour}),
-		NewUnusualChain(ChainParams{History: 14 * 24 * time.Hour, SessionTTL: 12 * time.Hour}, b),
+		NewFreshGrantDeploy(FreshGrantParams{Lookback: p.dur("R05", "lookback", 24*time.Hour)}),
+		NewUnusualChain(ChainParams{History: p.dur("R06", "history", 14*24*time.Hour), SessionTTL: p.dur("R06", "session_ttl", 12*time.Hour)}, b),
 		NewRuntimeIdentity(),
 		NewPrivilegedSpec(),
 		NewExec(),
-		NewDiscoveryThenDeploy(DiscoveryThenDeployParams{Window: 2 * time.Hour}),
+		NewDiscoveryThenDeploy(DiscoveryThenDeployParams{Window: p.dur("R10", "window", 2*time.Hour)}),
 	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	ids := map[string]bool{}
+	for _, r := range all {
+		ids[r.Meta().ID] = true
+	}
+	for id, kv := range cfg.Params {
+		if !ids[id] {
+			return nil, fmt.Errorf("rules config: params: unknown rule %q", id)
+		}
+		for k := range kv {
+			if !p.used[id+"."+k] {
+				return nil, fmt.Errorf("rules config: params.%s: unknown parameter %q", id, k)
+			}
+		}
+	}
+	off := map[string]bool{}
+	for _, id := range cfg.Disabled {
+		if !ids[id] {
+			return nil, fmt.Errorf("rules config: disabled: unknown rule %q", id)
+		}
+		off[id] = true
+	}
+	var out []Rule
+	for _, r := range all {
+		if !off[r.Meta().ID] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// paramSet reads overrides, remembering which were used and the first error.
+type paramSet struct {
+	cfg  map[string]map[string]string
+	used map[string]bool
+	err  error
+}
+
+func (p *paramSet) raw(rule, key string) (string, bool) {
+	p.used[rule+"."+key] = true
+	v, ok := p.cfg[rule][key]
+	return v, ok
+}
+
+func (p *paramSet) fail(rule, key, v string, err error) {
+	if p.err == nil {
+		p.err = fmt.Errorf("rules config: params.%s.%s = %q: %w", rule, key, v, err)
+	}
+}
+
+func (p *paramSet) dur(rule, key string, def time.Duration) time.Duration {
+	v, ok := p.raw(rule, key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("must be positive")
+	}
+	if err != nil {
+		p.fail(rule, key, v, err)
+		return def
+	}
+	return d
+}
+
+func (p *paramSet) int(rule, key string, def int) int {
+	v, ok := p.raw(rule, key)
+	if !ok {
+		return def
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n <= 0 {
+		p.fail(rule, key, v, fmt.Errorf("want a positive integer"))
+		return def
+	}
+	return n
+}
+
+func (p *paramSet) float(rule, key string, def float64) float64 {
+	v, ok := p.raw(rule, key)
+	if !ok {
+		return def
+	}
+	var f float64
+	if _, err := fmt.Sscanf(v, "%g", &f); err != nil || f <= 0 || f > 1 {
+		p.fail(rule, key, v, fmt.Errorf("want a ratio in (0, 1]"))
+		return def
+	}
+	return f
 }
 
 func isDiscovery(c event.Class) bool {

@@ -204,6 +204,12 @@ func TestRules(t *testing.T) {
 		{"R08 benign: platform principal", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RegisterTaskDefinition",
 			params: map[string]any{"family": "x", "containerDefinitions": []any{map[string]any{"name": "a", "image": "busybox", "privileged": true}}}}},
 			Config{Platform: []string{"aws:arn:aws:iam::111122223333:user/eng/alice"}}, nil},
+		{"R03 benign: a few denials", []ct{
+			{user: "erin", source: "ecs.amazonaws.com", name: "DescribeTasks", errCode: "AccessDenied", params: map[string]any{"cluster": "prod"}},
+			{user: "erin", source: "s3.amazonaws.com", name: "GetObject", errCode: "AccessDenied", params: map[string]any{"bucketName": "b"}, at: time.Minute},
+		}, Config{}, nil},
+		{"R09 benign: denied exec", []ct{{user: "bob", source: "ecs.amazonaws.com", name: "ExecuteCommand", errCode: "AccessDeniedException", params: map[string]any{"cluster": "prod", "task": "abc", "container": "app", "interactive": true, "command": "/bin/sh"}}}, Config{}, nil},
+		{"R05 benign: deploy with no grant and a standing path", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
 		{"R09 exec into a task", []ct{{user: "bob", source: "ecs.amazonaws.com", name: "ExecuteCommand", params: map[string]any{"cluster": "prod", "task": "abc", "container": "app", "interactive": true, "command": "/bin/sh"}}}, Config{}, []fired{{"R09", "bob"}}},
 	}
 	for _, tt := range tests {
@@ -314,4 +320,66 @@ func sampleStoreB(b *testing.B) *graph.Store {
 	}
 	b.Cleanup(func() { st.Close() })
 	return st
+}
+
+func TestRulesFromConfig(t *testing.T) {
+	rs, err := RulesFromConfig(Config{Params: map[string]map[string]string{"R01": {"window": "5m", "min_events": "40"}}, Disabled: []string{"R09"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Meta{}
+	for _, r := range rs {
+		got[r.Meta().ID] = r.Meta()
+	}
+	if _, ok := got["R09"]; ok {
+		t.Error("R09 should be disabled")
+	}
+	if got["R01"].Params["window"] != "5m0s" || got["R01"].Params["min_events"] != "40" {
+		t.Errorf("R01 params = %v", got["R01"].Params)
+	}
+	for _, bad := range []Config{
+		{Params: map[string]map[string]string{"R01": {"windw": "5m"}}},
+		{Params: map[string]map[string]string{"R99": {"window": "5m"}}},
+		{Params: map[string]map[string]string{"R01": {"window": "soon"}}},
+		{Params: map[string]map[string]string{"R03": {"denied_ratio": "2"}}},
+		{Disabled: []string{"R42"}},
+	} {
+		if _, err := RulesFromConfig(bad, nil); err == nil {
+			t.Errorf("config %+v: want an error", bad)
+		}
+	}
+	if len(DefaultRules(nil)) != 10 {
+		t.Errorf("default rule set has %d rules, want 10", len(DefaultRules(nil)))
+	}
+}
+
+// A tuned window changes what fires: R01 with min_events 40 stays quiet on
+// a 30-call burst (and with too few targets and actions to fire otherwise).
+func TestTunedParamChangesOutcome(t *testing.T) {
+	st := sampleStore(t)
+	g, err := NewStoreGraph(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Params: map[string]map[string]string{"R01": {"min_events": "40", "min_targets": "40"}}}
+	rs, err := RulesFromConfig(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := NewEngine(g, cfg, rs)
+	var got []Alert
+	for i, c := range discoveryCalls("erin", 30, 10*time.Second) {
+		ev, err := cloudtrail.ParseRecord(c.record(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		as, err := en.Process(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, as...)
+	}
+	if len(got) != 0 {
+		t.Fatalf("tuned R01 should not fire: %+v", summary(got))
+	}
 }
