@@ -40,6 +40,10 @@ type Config struct {
 	// Collectors lists the identities permgraph's own collection runs as;
 	// their discovery activity is suppressed (and counted).
 	Collectors []string `yaml:"collectors" json:"collectors"`
+	// ApprovedDeployers lists groups (graph ids or names) whose members,
+	// direct or nested, are expected to deploy: their deploys are
+	// suppressed for the deploy rules (R04, R06, R07) and counted.
+	ApprovedDeployers []string `yaml:"approved_deployers" json:"approved_deployers"`
 	// Params overrides rule parameters by rule id, e.g. R01: {window: 5m}.
 	Params map[string]map[string]string `yaml:"params" json:"params"`
 	// Disabled lists rule ids to skip.
@@ -100,6 +104,17 @@ type Context struct {
 	actor   graph.NodeID
 	hasNode bool
 	key     string
+	// approved is set when the actor belongs to an approved deployer group.
+	approved bool
+}
+
+// Approved reports whether the actor is in an approved deployer group; deploy
+// rules that honour it call Suppress to count the suppression.
+func (c *Context) Approved(rule string) bool {
+	if c.approved {
+		c.en.stats.Suppressed["approved-deployer:"+rule]++
+	}
+	return c.approved
 }
 
 // Key identifies the actor across events: its graph node when resolved,
@@ -248,6 +263,9 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 			}
 		}
 	}
+	if e.Class == event.Deploy && len(en.cfg.ApprovedDeployers) > 0 && c.hasNode && en.approved(v, c.actor) {
+		c.approved = true
+	}
 	if reason := en.suppressed(c, &e); reason != "" {
 		if e.Class != event.Other {
 			en.stats.Suppressed[reason]++
@@ -281,6 +299,43 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 		}
 	}
 	return out, nil
+}
+
+// approved reports whether n is a member (direct or nested) of an approved
+// deployer group.
+func (en *Engine) approved(v *graph.View, n graph.NodeID) bool {
+	want := map[graph.NodeID]bool{}
+	for _, g := range en.cfg.ApprovedDeployers {
+		if id, ok := v.Lookup(g); ok {
+			want[id] = true
+			continue
+		}
+		for _, id := range v.FindByName(g) {
+			if v.NodeKind(id) == graph.NodeGroup {
+				want[id] = true
+			}
+		}
+	}
+	seen := map[graph.NodeID]bool{n: true}
+	frontier := []graph.NodeID{n}
+	for depth := 0; depth < 8 && len(frontier) > 0; depth++ {
+		var next []graph.NodeID
+		for _, cur := range frontier {
+			for _, e := range v.Out(cur) {
+				_, to, kind, _ := v.EdgeEnds(e)
+				if kind != graph.EdgeMemberOf || seen[to] {
+					continue
+				}
+				if want[to] {
+					return true
+				}
+				seen[to] = true
+				next = append(next, to)
+			}
+		}
+		frontier = next
+	}
+	return false
 }
 
 // suppressed applies the allowlist (principal AND its usual user agent) and

@@ -168,6 +168,7 @@ func TestRules(t *testing.T) {
 		}, Config{}, []fired{{"R02", "erin"}}},
 		{"R03 self probe", []ct{{user: "erin", source: "iam.amazonaws.com", name: "SimulatePrincipalPolicy", params: map[string]any{"policySourceArn": "arn:aws:iam::111122223333:user/audit/erin"}}}, Config{}, []fired{{"R03", "erin"}}},
 		{"R04 deploy without a path", []ct{{user: "erin", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "erin"}}},
+		{"R04 benign: member of an approved deployer group", []ct{{user: "erin", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{ApprovedDeployers: []string{"Auditors"}}, nil},
 		{"R04 benign: alice may deploy", []ct{{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
 		{"R04 benign: role session of DeployRole", []ct{{user: "role:DeployRole", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, nil},
 		{"R04 escalation-only path", []ct{{user: "frank", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}}, Config{}, []fired{{"R04", "frank"}}},

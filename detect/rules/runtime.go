@@ -34,7 +34,7 @@ var passedToService = map[string]string{
 
 func (r runtimeIdentity) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
 	role := e.Detail("role")
-	if e.Cloud != "aws" || e.Class != event.Deploy || e.Outcome != event.Success || role == "" || !c.hasNode || !strings.Contains(role, ":role/") {
+	if e.Cloud != "aws" || e.Class != event.Deploy || e.Outcome != event.Success || role == "" || !c.hasNode || !strings.Contains(role, ":role/") || c.Approved("R07") {
 		return nil, nil
 	}
 	v := c.view
