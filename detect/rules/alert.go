@@ -68,6 +68,9 @@ type Actor struct {
 	// Resolved says how ID was found: "graph" when the node is in the
 	// snapshot, "unresolved" otherwise.
 	Resolved string `json:"resolved"`
+	// Origin is who obtained the session the actor acted with (the caller
+	// of an AssumeRole seen earlier in the stream), when known.
+	Origin string `json:"origin,omitempty"`
 }
 
 // EventRef is the part of a triggering event an alert carries.

@@ -22,22 +22,11 @@ type ChainParams struct {
 type chainRule struct {
 	p    ChainParams
 	base Baseline
-	// sessions maps temporary access key ids (from AssumeRole responses in
-	// the stream) to who obtained them and which role they are for.
-	sessions map[string]session
-}
-
-type session struct {
-	caller    string // graph key or raw identity of the AssumeRole caller
-	callerRaw string
-	role      string // assumed role ARN (session ARN)
-	at        time.Time
-	ref       EventRef
 }
 
 // NewUnusualChain is R06 deploy.unusual_identity_chain.
 func NewUnusualChain(p ChainParams, b Baseline) Rule {
-	return &chainRule{p: p, base: b, sessions: map[string]session{}}
+	return &chainRule{p: p, base: b}
 }
 
 func (r *chainRule) Meta() Meta {
@@ -47,19 +36,10 @@ func (r *chainRule) Meta() Meta {
 }
 
 func (r *chainRule) Observe(ctx context.Context, c *Context, e *event.Event) ([]Alert, error) {
-	if e.Class == event.Identity && e.Outcome == event.Success {
-		if key := e.Detail("newAccessKeyId"); key != "" {
-			r.sessions[key] = session{caller: c.Key(), callerRaw: c.Actor().Name, role: e.Detail("assumedRoleArn"), at: e.Time, ref: refOf(e)}
-		}
-		if len(r.sessions) > 100000 {
-			r.expire(e.Time)
-		}
-		return nil, nil
-	}
 	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.AccessKeyID == "" || c.Approved("R06") {
 		return nil, nil
 	}
-	s, ok := r.sessions[e.Actor.AccessKeyID]
+	s, ok := c.Origin()
 	if !ok || e.Time.Sub(s.at) > r.p.SessionTTL {
 		return nil, nil
 	}
@@ -98,14 +78,6 @@ func (r *chainRule) Observe(ctx context.Context, c *Context, e *event.Event) ([]
 	a.Events = []EventRef{s.ref, refOf(e)}
 	a.Key = m.ID + "|" + chainKey + "|" + bucket(e.Time, time.Hour)
 	return []Alert{a}, nil
-}
-
-func (r *chainRule) expire(now time.Time) {
-	for k, s := range r.sessions {
-		if now.Sub(s.at) > r.p.SessionTTL {
-			delete(r.sessions, k)
-		}
-	}
 }
 
 // reaches reports whether from reaches to along identity hops (membership,

@@ -80,12 +80,28 @@ type Engine struct {
 	// recent keeps recent alerts by actor (lower-cased name and raw
 	// identity), so a late grant can upgrade an earlier R04.
 	recent map[string][]Alert
+	// sessions maps temporary access key ids from AssumeRole responses in
+	// the stream to who obtained them: the actor's origin.
+	sessions map[string]session
 }
+
+// session is one set of temporary credentials seen being issued.
+type session struct {
+	caller    string // graph key or raw identity of the AssumeRole caller
+	callerRaw string
+	role      string // assumed role (session) ARN
+	at        time.Time
+	ref       EventRef
+}
+
+// sessionTTL bounds how long issued credentials are remembered (the STS
+// maximum is 12 h).
+const sessionTTL = 12 * time.Hour
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
 	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, deploy: map[*graph.View]*deployIndex{},
-		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}}
+		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}, sessions: map[string]session{}}
 }
 
 // Rules returns the engine's rules.
@@ -127,9 +143,25 @@ func (c *Context) View() *graph.View { return c.view }
 // ActorNode returns the resolved actor node.
 func (c *Context) ActorNode() (graph.NodeID, bool) { return c.actor, c.hasNode }
 
+// Origin returns the session the actor used, if its issuing AssumeRole was
+// seen in the stream within the credential lifetime.
+func (c *Context) Origin() (session, bool) {
+	if c.e.Actor.AccessKeyID == "" {
+		return session{}, false
+	}
+	s, ok := c.en.sessions[c.e.Actor.AccessKeyID]
+	if !ok || c.e.Time.Sub(s.at) > sessionTTL || c.e.Time.Before(s.at) {
+		return session{}, false
+	}
+	return s, true
+}
+
 // Actor is the alert actor for this event.
 func (c *Context) Actor() Actor {
 	a := Actor{ID: c.key, Name: c.e.Actor.Raw, Source: c.e.Actor.Raw, Resolved: "unresolved"}
+	if s, ok := c.Origin(); ok && s.caller != c.key {
+		a.Origin = s.caller
+	}
 	if c.hasNode {
 		n := c.view.Node(c.actor)
 		a.ID, a.Resolved = n.ID, "graph"
@@ -260,6 +292,18 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 					list = list[len(list)-100:]
 				}
 				en.grants[who] = list
+			}
+		}
+	}
+	if e.Class == event.Identity && e.Outcome == event.Success {
+		if key := e.Detail("newAccessKeyId"); key != "" {
+			en.sessions[key] = session{caller: c.key, callerRaw: c.Actor().Name, role: e.Detail("assumedRoleArn"), at: e.Time, ref: refOf(&e)}
+			if len(en.sessions) > 100000 {
+				for k, s := range en.sessions {
+					if e.Time.Sub(s.at) > sessionTTL {
+						delete(en.sessions, k)
+					}
+				}
 			}
 		}
 	}

@@ -228,6 +228,18 @@ func TestRules(t *testing.T) {
 	}
 }
 
+func TestAlertNamesSessionOrigin(t *testing.T) {
+	st := sampleStore(t)
+	got := run(t, st, Config{}, []ct{
+		{user: "erin", source: "sts.amazonaws.com", name: "AssumeRole", params: map[string]any{"roleArn": "arn:aws:iam::111122223333:role/DeployRole", "roleSessionName": "x"},
+			resp: map[string]any{"credentials": map[string]any{"accessKeyId": "ASIAERIN2"}, "assumedRoleUser": map[string]any{"arn": "arn:aws:sts::111122223333:assumed-role/DeployRole/x"}}},
+		{user: "role:DeployRole", key: "ASIAERIN2", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: time.Minute},
+	})
+	if len(got) != 1 || got[0].Actor.Origin != "aws:arn:aws:iam::111122223333:user/audit/erin" {
+		t.Fatalf("the alert should name erin as the session's origin: %+v", got)
+	}
+}
+
 func TestEscalationOnlyDeployCarriesPath(t *testing.T) {
 	st := sampleStore(t)
 	got := run(t, st, Config{}, []ct{{user: "frank", source: "ecs.amazonaws.com", name: "RunTask", params: runTask}})
