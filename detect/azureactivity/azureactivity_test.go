@@ -1,49 +1,26 @@
 package azureactivity_test
 
 import (
-	"errors"
 	"os"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/detect/azureactivity"
 	"permgraph/detect/event"
 	"permgraph/detect/internal/sampletest"
 )
 
-var ignoreRef = cmpopts.IgnoreFields(event.Event{}, "Ref")
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var ts = sampletest.Time
 
 func TestSharedSamples(t *testing.T) {
-	dir := sampletest.Dir(t, "azure-activity")
-	res := sampletest.ReadAll(t, dir, azureactivity.Format)
-	want := map[string]sampletest.Counts{
+	res := sampletest.Shared(t, "azure-activity", azureactivity.Format, map[string]sampletest.Counts{
 		"msdocs-activity-log-administrative-rest-sample.json":      {Records: 1, Events: 1},
 		"msdocs-activity-log-storage-eventhub-records-sample.json": {Records: 1, Events: 1},
-	}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s\nproblems: %v", diff, res.Stats.Problems)
-	}
-	tests := []struct {
-		name string
-		file string
-		line int64
-		want event.Event
-	}{
+	})
+	tests := []sampletest.Case{
 		{
-			name: "REST API shape (single object document)",
-			file: "msdocs-activity-log-administrative-rest-sample.json", line: 1,
-			want: event.Event{Time: ts("2018-01-29T20:42:31.3810679Z"), Format: "azure-activity", Cloud: "azure",
+			Name: "REST API shape (single object document)",
+			File: "msdocs-activity-log-administrative-rest-sample.json", Line: 1,
+			Want: event.Event{Time: ts("2018-01-29T20:42:31.3810679Z"), Format: "azure-activity", Cloud: "azure",
 				ID:      "aaaa0000-bb11-2222-33cc-444444dddddd|Microsoft.Network/networkSecurityGroups/write|Succeeded",
 				Service: "Microsoft.Network", Action: "Microsoft.Network/networkSecurityGroups/write", Class: event.Other, Outcome: event.Success,
 				Actor: event.Actor{Raw: "rob@contoso.com", Type: "user", Account: "aaaabbbb-0000-cccc-1111-dddd2222eeee",
@@ -54,9 +31,9 @@ func TestSharedSamples(t *testing.T) {
 					"appid": "00001111-aaaa-2222-bbbb-3333cccc4444", "upn": "rob@contoso.com"}},
 		},
 		{
-			name: "storage / Event Hubs export with authorization evidence",
-			file: "msdocs-activity-log-storage-eventhub-records-sample.json", line: 3,
-			want: event.Event{Time: ts("2019-01-21T22:14:26.9792776Z"), Format: "azure-activity", Cloud: "azure",
+			Name: "storage / Event Hubs export with authorization evidence",
+			File: "msdocs-activity-log-storage-eventhub-records-sample.json", Line: 3,
+			Want: event.Event{Time: ts("2019-01-21T22:14:26.9792776Z"), Format: "azure-activity", Cloud: "azure",
 				ID:      "aaaa6666-bb77-8888-99cc-000000dddddd|microsoft.support/supporttickets/write|Success",
 				Service: "microsoft.support", Action: "microsoft.support/supporttickets/write", Class: event.Other, Outcome: event.Success,
 				Actor: event.Actor{Raw: "admin@contoso.com", Type: "user", Account: "ffffffff-eeee-dddd-cccc-bbbbbbbbbbb0",
@@ -70,34 +47,20 @@ func TestSharedSamples(t *testing.T) {
 					"evidencePrincipalId": "abcdef038c6444c18f1c31311fabcdef", "evidencePrincipalType": "ServicePrincipal"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := res.Find(tt.file, tt.line)
-			if len(got) != 1 {
-				t.Fatalf("%s:%d: %d events", tt.file, tt.line, len(got))
-			}
-			if diff := cmp.Diff(tt.want, got[0], ignoreRef); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	res.CheckEvents(t, tests)
 }
 
 func TestParseRecord(t *testing.T) {
 	const sub = "00000000-1111-2222-3333-444444444444"
-	tests := []struct {
-		name string
-		raw  string
-		want event.Event
-	}{
+	tests := []sampletest.ParseCase{
 		{
-			name: "Log Analytics row: role assignment written, claims and properties as JSON strings",
-			raw: `{"TimeGenerated":"2025-01-02T03:04:05Z","OperationNameValue":"MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE","ActivityStatusValue":"Success",` +
+			Name: "Log Analytics row: role assignment written, claims and properties as JSON strings",
+			Raw: `{"TimeGenerated":"2025-01-02T03:04:05Z","OperationNameValue":"MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE","ActivityStatusValue":"Success",` +
 				`"Caller":"9f1c0000-0000-0000-0000-000000000001","CallerIpAddress":"198.51.100.7","CorrelationId":"c1","SubscriptionId":"` + sub + `",` +
 				`"_ResourceId":"/subscriptions/` + sub + `/resourcegroups/rg/providers/microsoft.authorization/roleassignments/ra1","CategoryValue":"Administrative",` +
 				`"Claims":"{\"appid\":\"app-1\",\"idtyp\":\"app\",\"http://schemas.microsoft.com/identity/claims/objectidentifier\":\"9f1c0000-0000-0000-0000-000000000001\",\"http://schemas.microsoft.com/identity/claims/tenantid\":\"t1\"}",` +
 				`"Properties":"{\"requestbody\":\"{\\\"Id\\\":\\\"ra1\\\",\\\"Properties\\\":{\\\"PrincipalId\\\":\\\"p-eve\\\",\\\"PrincipalType\\\":\\\"User\\\",\\\"RoleDefinitionId\\\":\\\"/subscriptions/` + sub + `/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c\\\",\\\"Scope\\\":\\\"/subscriptions/` + sub + `\\\"}}\"}"}`,
-			want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c1|MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE|Success",
+			Want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c1|MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE|Success",
 				Service: "MICROSOFT.AUTHORIZATION", Action: "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE", Class: event.Grant, Outcome: event.Success,
 				Actor: event.Actor{Raw: "9f1c0000-0000-0000-0000-000000000001", Type: "app", Account: "t1", ID: "9f1c0000-0000-0000-0000-000000000001", SourceIP: "198.51.100.7"},
 				Scope: sub, Resource: "/subscriptions/" + sub + "/resourcegroups/rg/providers/microsoft.authorization/roleassignments/ra1",
@@ -105,12 +68,12 @@ func TestParseRecord(t *testing.T) {
 					"member": "p-eve", "principalType": "User", "role": "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"}},
 		},
 		{
-			name: "REST shape: ACI container group with a user-assigned identity",
-			raw: `{"eventTimestamp":"2025-01-02T03:04:05Z","operationName":{"value":"Microsoft.ContainerInstance/containerGroups/write"},"status":{"value":"Succeeded"},` +
+			Name: "REST shape: ACI container group with a user-assigned identity",
+			Raw: `{"eventTimestamp":"2025-01-02T03:04:05Z","operationName":{"value":"Microsoft.ContainerInstance/containerGroups/write"},"status":{"value":"Succeeded"},` +
 				`"caller":"eve@contoso.com","correlationId":"c2","subscriptionId":"` + sub + `","resourceId":"/subscriptions/` + sub + `/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/cg",` +
 				`"claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"eve@contoso.com","http://schemas.microsoft.com/identity/claims/objectidentifier":"oid-eve"},` +
 				`"properties":{"requestbody":"{\"location\":\"westeurope\",\"identity\":{\"type\":\"UserAssigned\",\"userAssignedIdentities\":{\"/subscriptions/` + sub + `/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/admin-mi\":{}}},\"properties\":{\"containers\":[{\"name\":\"c\",\"properties\":{\"image\":\"docker.io/library/alpine:latest\",\"command\":[\"sh\",\"-c\",\"sleep 1d\"]}}]}}"}}`,
-			want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c2|Microsoft.ContainerInstance/containerGroups/write|Succeeded",
+			Want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c2|Microsoft.ContainerInstance/containerGroups/write|Succeeded",
 				Service: "Microsoft.ContainerInstance", Action: "Microsoft.ContainerInstance/containerGroups/write", Class: event.Deploy, Outcome: event.Success,
 				Actor: event.Actor{Raw: "eve@contoso.com", Type: "user", ID: "oid-eve"},
 				Scope: sub, Resource: "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/cg",
@@ -119,11 +82,11 @@ func TestParseRecord(t *testing.T) {
 					"serviceAccount": "/subscriptions/" + sub + "/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/admin-mi"}},
 		},
 		{
-			name: "export shape: AKS run command refused",
-			raw: `{"time":"2025-01-02T03:04:05Z","operationName":"MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RUNCOMMAND/ACTION","resultType":"Failure","resultSignature":"Failed.Forbidden",` +
+			Name: "export shape: AKS run command refused",
+			Raw: `{"time":"2025-01-02T03:04:05Z","operationName":"MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RUNCOMMAND/ACTION","resultType":"Failure","resultSignature":"Failed.Forbidden",` +
 				`"correlationId":"c3","resourceId":"/SUBSCRIPTIONS/` + sub + `/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS1","callerIpAddress":"203.0.113.5",` +
 				`"identity":{"claims":{"upn":"mallory@contoso.com","oid":"oid-m"}}}`,
-			want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c3|MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RUNCOMMAND/ACTION|Failure",
+			Want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c3|MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RUNCOMMAND/ACTION|Failure",
 				Service: "MICROSOFT.CONTAINERSERVICE", Action: "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RUNCOMMAND/ACTION", Class: event.Exec, Outcome: event.Denied,
 				ErrorCode: "Failed.Forbidden",
 				Actor:     event.Actor{Raw: "mallory@contoso.com", Type: "user", ID: "oid-m", SourceIP: "203.0.113.5"},
@@ -131,49 +94,25 @@ func TestParseRecord(t *testing.T) {
 				Details: map[string]string{"status": "Failure", "correlationId": "c3", "upn": "mallory@contoso.com", "surface": "aks"}},
 		},
 		{
-			name: "Started record: outcome unknown",
-			raw:  `{"eventTimestamp":"2025-01-02T03:04:05Z","operationName":{"value":"Microsoft.App/containerApps/write"},"status":{"value":"Started"},"caller":"eve@contoso.com","correlationId":"c4","subscriptionId":"s"}`,
-			want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c4|Microsoft.App/containerApps/write|Started",
+			Name: "Started record: outcome unknown",
+			Raw:  `{"eventTimestamp":"2025-01-02T03:04:05Z","operationName":{"value":"Microsoft.App/containerApps/write"},"status":{"value":"Started"},"caller":"eve@contoso.com","correlationId":"c4","subscriptionId":"s"}`,
+			Want: event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "azure-activity", Cloud: "azure", ID: "c4|Microsoft.App/containerApps/write|Started",
 				Service: "Microsoft.App", Action: "Microsoft.App/containerApps/write", Class: event.Deploy, Outcome: event.Unknown,
 				Actor: event.Actor{Raw: "eve@contoso.com", Type: "user"}, Scope: "s",
 				Details: map[string]string{"status": "Started", "correlationId": "c4", "surface": "containerapps"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := azureactivity.ParseRecord([]byte(tt.raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	sampletest.CheckParse(t, tests, azureactivity.ParseRecord)
 }
 
 func TestParseRecordErrors(t *testing.T) {
-	tests := []struct {
-		name         string
-		raw          string
-		unrecognized bool
-	}{
-		{"no operation", `{"caller":"x","resourceId":"/subscriptions/s"}`, true},
-		{"array", `[]`, true},
-		{"wrong type in a record", `{"operationName":{"value":"a/b"},"caller":5}`, false},
-		{"truncated", `{"operationName":{"value":"a/b"}`, false},
+	tests := []sampletest.ErrCase{
+		{Name: "no operation", Raw: `{"caller":"x","resourceId":"/subscriptions/s"}`, Unrecognized: true},
+		{Name: "array", Raw: `[]`, Unrecognized: true},
+		{Name: "wrong type in a record", Raw: `{"operationName":{"value":"a/b"},"caller":5}`, Unrecognized: false},
+		{Name: "truncated", Raw: `{"operationName":{"value":"a/b"}`, Unrecognized: false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := azureactivity.ParseRecord([]byte(tt.raw))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := errors.Is(err, event.ErrUnrecognized); got != tt.unrecognized {
-				t.Errorf("unrecognized = %v, want %v (%v)", got, tt.unrecognized, err)
-			}
-		})
-	}
+	sampletest.CheckErrors(t, azureactivity.ParseRecord, tests)
 }
 
 func TestClassify(t *testing.T) {
@@ -201,7 +140,7 @@ func TestClassify(t *testing.T) {
 func FuzzAzureActivity(f *testing.F) {
 	f.Add([]byte(`{"operationName":{"value":"Microsoft.Authorization/roleAssignments/write"},"status":{"value":"Succeeded"},"claims":"{\"oid\":\"x\"}","properties":{"requestbody":"{\"properties\":{\"principalId\":\"p\"}}"}}`))
 	f.Add([]byte(`{"time":"2025-01-01T00:00:00Z","operationName":"x/y","resultType":"Failure","identity":{"authorization":{"evidence":{"role":"r"}}}}`))
-	if b, err := os.ReadFile("../../../shared/testdata/azure-activity/msdocs-activity-log-administrative-rest-sample.json"); err == nil {
+	if b, err := os.ReadFile(sampletest.Path("azure-activity", "msdocs-activity-log-administrative-rest-sample.json")); err == nil {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -1,36 +1,24 @@
 package cloudtrail_test
 
 import (
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/detect/cloudtrail"
 	"permgraph/detect/event"
 	"permgraph/detect/internal/sampletest"
 )
 
-var ignoreRef = cmpopts.IgnoreFields(event.Event{}, "Ref")
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var ts = sampletest.Time
 
 // TestSharedSamples reads every shared CloudTrail sample with the format
 // forced: all records must parse (no documented exceptions for this format).
 func TestSharedSamples(t *testing.T) {
-	dir := sampletest.Dir(t, "cloudtrail")
-	res := sampletest.ReadAll(t, dir, cloudtrail.Format)
-	want := map[string]sampletest.Counts{
+	res := sampletest.Shared(t, "cloudtrail", cloudtrail.Format, map[string]sampletest.Counts{
 		"awscli-example-cloudtrail-lookup-events.json": {Records: 1, Events: 1},
 		"awsdocs-cloudtrail-examples.jsonl":            {Records: 31, Events: 31},
 		"otrf-ec2-proxy-s3-exfiltration.jsonl":         {Records: 103, Events: 103},
@@ -39,21 +27,13 @@ func TestSharedSamples(t *testing.T) {
 		"stratus-lambda-overwrite-code.json":           {Records: 1, Events: 1},
 		"stratus-organizations-leave.json":             {Records: 3, Events: 3},
 		"stratus-secretsmanager-retrieve-secrets.json": {Records: 21, Events: 21},
-	}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s\nproblems: %v", diff, res.Stats.Problems)
-	}
+	})
 
-	tests := []struct {
-		name string
-		file string
-		line int64
-		want event.Event
-	}{
+	tests := []sampletest.Case{
 		{
-			name: "IAM user attaches AdministratorAccess to a user",
-			file: "stratus-iam-create-admin-user.json", line: 2,
-			want: event.Event{
+			Name: "IAM user attaches AdministratorAccess to a user",
+			File: "stratus-iam-create-admin-user.json", Line: 2,
+			Want: event.Event{
 				Time: ts("2024-08-01T13:33:28Z"), Format: "cloudtrail", Cloud: "aws", ID: "083dc4ad-e264-46bc-a407-d0dd31b58bdc",
 				Service: "iam.amazonaws.com", Action: "AttachUserPolicy", Class: event.Grant, Outcome: event.Success,
 				Actor: event.Actor{Raw: "arn:aws:iam::229654561268:user/christophe", Type: "IAMUser", Account: "229654561268",
@@ -64,9 +44,9 @@ func TestSharedSamples(t *testing.T) {
 			},
 		},
 		{
-			name: "assumed role denied LeaveOrganization",
-			file: "stratus-organizations-leave.json", line: 54,
-			want: event.Event{
+			Name: "assumed role denied LeaveOrganization",
+			File: "stratus-organizations-leave.json", Line: 54,
+			Want: event.Event{
 				Time: ts("2024-08-02T08:30:00Z"), Format: "cloudtrail", Cloud: "aws", ID: "16903cbd-fdff-4818-82f2-d66ad09aaf57",
 				Service: "organizations.amazonaws.com", Action: "LeaveOrganization", Class: event.Other, Outcome: event.Denied,
 				ErrorCode: "AccessDenied",
@@ -79,9 +59,9 @@ func TestSharedSamples(t *testing.T) {
 			},
 		},
 		{
-			name: "EC2 service assumes the instance role (Logstash-shipped record without eventTime)",
-			file: "otrf-ec2-proxy-s3-exfiltration.jsonl", line: 40,
-			want: event.Event{
+			Name: "EC2 service assumes the instance role (Logstash-shipped record without eventTime)",
+			File: "otrf-ec2-proxy-s3-exfiltration.jsonl", Line: 40,
+			Want: event.Event{
 				Time: ts("2020-09-14T00:50:17Z"), Format: "cloudtrail", Cloud: "aws", ID: "0f902c35-794c-4864-b2e0-3c4564b857b0",
 				Service: "sts.amazonaws.com", Action: "AssumeRole", Class: event.Identity, Outcome: event.Success,
 				Actor: event.Actor{Raw: "ec2.amazonaws.com", Type: "AWSService", UserAgent: "ec2.amazonaws.com", SourceIP: "ec2.amazonaws.com"},
@@ -97,9 +77,9 @@ func TestSharedSamples(t *testing.T) {
 			},
 		},
 		{
-			name: "instance-role session lists buckets",
-			file: "otrf-ec2-proxy-s3-exfiltration.jsonl", line: 98,
-			want: event.Event{
+			Name: "instance-role session lists buckets",
+			File: "otrf-ec2-proxy-s3-exfiltration.jsonl", Line: 98,
+			Want: event.Event{
 				Time: ts("2020-09-14T01:01:50Z"), Format: "cloudtrail", Cloud: "aws", ID: "19d32cc1-edab-4b96-9a11-2cd7794b2527",
 				Service: "s3.amazonaws.com", Action: "ListBuckets", Class: event.Other, Outcome: event.Success,
 				Actor: event.Actor{Raw: "arn:aws:sts::123456789123:assumed-role/MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40",
@@ -111,9 +91,9 @@ func TestSharedSamples(t *testing.T) {
 			},
 		},
 		{
-			name: "lookup-events wrapper with the record as an escaped string",
-			file: "awscli-example-cloudtrail-lookup-events.json", line: 3,
-			want: event.Event{
+			Name: "lookup-events wrapper with the record as an escaped string",
+			File: "awscli-example-cloudtrail-lookup-events.json", Line: 3,
+			Want: event.Event{
 				Time: ts("2016-01-26T21:42:12Z"), Format: "cloudtrail", Cloud: "aws", ID: "654ccbc0-ba0d-486a-9076-dbf7274677a7",
 				Service: "signin.amazonaws.com", Action: "ConsoleLogin", Class: event.Other, Outcome: event.Success,
 				Actor: event.Actor{Raw: "arn:aws:sts::123456789012:assumed-role/my-role/my-session-name", Type: "AssumedRole",
@@ -125,17 +105,7 @@ func TestSharedSamples(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := res.Find(tt.file, tt.line)
-			if len(got) != 1 {
-				t.Fatalf("%s:%d: %d events", tt.file, tt.line, len(got))
-			}
-			if diff := cmp.Diff(tt.want, got[0], ignoreRef); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	res.CheckEvents(t, tests)
 
 	// Classes and outcomes of the documentation examples, line by line.
 	classes := map[int64]struct {
@@ -178,133 +148,114 @@ func TestParseRecord(t *testing.T) {
 		ev.Resource, ev.Details = resource, details
 		return ev
 	}
-	tests := []struct {
-		name string
-		raw  string
-		want event.Event
-	}{
+	tests := []sampletest.ParseCase{
 		{
-			name: "RunTask with a task-role override and a command",
-			raw:  `{"eventSource":"ecs.amazonaws.com","eventName":"RunTask",` + who + `,"requestParameters":{"cluster":"prod","taskDefinition":"app:3","launchType":"FARGATE","count":1,"overrides":{"taskRoleArn":"arn:aws:iam::111122223333:role/admin","containerOverrides":[{"name":"app","command":["sh","-c","id"]}]}}}`,
-			want: with(base("ecs.amazonaws.com", "RunTask", event.Deploy, event.Success), "app:3", map[string]string{
+			Name: "RunTask with a task-role override and a command",
+			Raw:  `{"eventSource":"ecs.amazonaws.com","eventName":"RunTask",` + who + `,"requestParameters":{"cluster":"prod","taskDefinition":"app:3","launchType":"FARGATE","count":1,"overrides":{"taskRoleArn":"arn:aws:iam::111122223333:role/admin","containerOverrides":[{"name":"app","command":["sh","-c","id"]}]}}}`,
+			Want: with(base("ecs.amazonaws.com", "RunTask", event.Deploy, event.Success), "app:3", map[string]string{
 				"surface": "ecs", "cluster": "prod", "taskDefinition": "app:3", "launchType": "FARGATE", "count": "1",
 				"taskRoleOverride": "arn:aws:iam::111122223333:role/admin", "role": "arn:aws:iam::111122223333:role/admin", "command": "sh -c id"}),
 		},
 		{
-			name: "RegisterTaskDefinition privileged, host PID, host bind mount",
-			raw:  `{"eventSource":"ecs.amazonaws.com","eventName":"RegisterTaskDefinition",` + who + `,"requestParameters":{"family":"miner","taskRoleArn":"arn:aws:iam::111122223333:role/task","executionRoleArn":"arn:aws:iam::111122223333:role/exec","pidMode":"host","cpu":"8192","volumes":[{"name":"root","host":{"sourcePath":"/"}}],"containerDefinitions":[{"name":"a","image":"xmrig/xmrig:latest","privileged":true,"entryPoint":["sh"],"command":["-c","run"],"linuxParameters":{"capabilities":{"add":["SYS_ADMIN"]}}},{"name":"b","image":"busybox"}]},"responseElements":{"taskDefinition":{"taskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:task-definition/miner:1"}}}`,
-			want: with(base("ecs.amazonaws.com", "RegisterTaskDefinition", event.Deploy, event.Success), "arn:aws:ecs:us-east-1:111122223333:task-definition/miner:1", map[string]string{
+			Name: "RegisterTaskDefinition privileged, host PID, host bind mount",
+			Raw:  `{"eventSource":"ecs.amazonaws.com","eventName":"RegisterTaskDefinition",` + who + `,"requestParameters":{"family":"miner","taskRoleArn":"arn:aws:iam::111122223333:role/task","executionRoleArn":"arn:aws:iam::111122223333:role/exec","pidMode":"host","cpu":"8192","volumes":[{"name":"root","host":{"sourcePath":"/"}}],"containerDefinitions":[{"name":"a","image":"xmrig/xmrig:latest","privileged":true,"entryPoint":["sh"],"command":["-c","run"],"linuxParameters":{"capabilities":{"add":["SYS_ADMIN"]}}},{"name":"b","image":"busybox"}]},"responseElements":{"taskDefinition":{"taskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:task-definition/miner:1"}}}`,
+			Want: with(base("ecs.amazonaws.com", "RegisterTaskDefinition", event.Deploy, event.Success), "arn:aws:ecs:us-east-1:111122223333:task-definition/miner:1", map[string]string{
 				"surface": "ecs", "family": "miner", "role": "arn:aws:iam::111122223333:role/task", "executionRole": "arn:aws:iam::111122223333:role/exec",
 				"hostPID": "true", "cpu": "8192", "privileged": "true", "image": "xmrig/xmrig:latest,busybox", "capabilities": "SYS_ADMIN",
 				"hostPath": "true", "hostPaths": "/", "command": "sh -c run"}),
 		},
 		{
-			name: "Lambda CreateFunction from a container image (versioned event name)",
-			raw:  `{"eventSource":"lambda.amazonaws.com","eventName":"CreateFunction20150331",` + who + `,"requestParameters":{"functionName":"f","role":"arn:aws:iam::111122223333:role/lambda","packageType":"Image","code":{"imageUri":"111122223333.dkr.ecr.us-east-1.amazonaws.com/f:latest"}}}`,
-			want: with(base("lambda.amazonaws.com", "CreateFunction20150331", event.Deploy, event.Success), "f", map[string]string{
+			Name: "Lambda CreateFunction from a container image (versioned event name)",
+			Raw:  `{"eventSource":"lambda.amazonaws.com","eventName":"CreateFunction20150331",` + who + `,"requestParameters":{"functionName":"f","role":"arn:aws:iam::111122223333:role/lambda","packageType":"Image","code":{"imageUri":"111122223333.dkr.ecr.us-east-1.amazonaws.com/f:latest"}}}`,
+			Want: with(base("lambda.amazonaws.com", "CreateFunction20150331", event.Deploy, event.Success), "f", map[string]string{
 				"surface": "lambda", "function": "f", "role": "arn:aws:iam::111122223333:role/lambda", "packageType": "Image",
 				"image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/f:latest"}),
 		},
 		{
-			name: "EKS access entry for a role",
-			raw:  `{"eventSource":"eks.amazonaws.com","eventName":"CreateAccessEntry",` + who + `,"requestParameters":{"clusterName":"prod","principalArn":"arn:aws:iam::111122223333:role/backdoor","kubernetesGroups":["system:masters"]}}`,
-			want: with(base("eks.amazonaws.com", "CreateAccessEntry", event.Grant, event.Success), "arn:aws:iam::111122223333:role/backdoor", map[string]string{
+			Name: "EKS access entry for a role",
+			Raw:  `{"eventSource":"eks.amazonaws.com","eventName":"CreateAccessEntry",` + who + `,"requestParameters":{"clusterName":"prod","principalArn":"arn:aws:iam::111122223333:role/backdoor","kubernetesGroups":["system:masters"]}}`,
+			Want: with(base("eks.amazonaws.com", "CreateAccessEntry", event.Grant, event.Success), "arn:aws:iam::111122223333:role/backdoor", map[string]string{
 				"op": "add", "cluster": "prod", "member": "arn:aws:iam::111122223333:role/backdoor", "kubernetesGroups": "system:masters"}),
 		},
 		{
-			name: "UpdateAssumeRolePolicy failing as principal enumeration",
-			raw:  `{"eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy",` + who + `,"errorCode":"MalformedPolicyDocumentException","requestParameters":{"roleName":"probe","policyDocument":"{}"}}`,
-			want: func() event.Event {
+			Name: "UpdateAssumeRolePolicy failing as principal enumeration",
+			Raw:  `{"eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy",` + who + `,"errorCode":"MalformedPolicyDocumentException","requestParameters":{"roleName":"probe","policyDocument":"{}"}}`,
+			Want: func() event.Event {
 				ev := with(base("iam.amazonaws.com", "UpdateAssumeRolePolicy", event.Grant, event.Failed), "probe", map[string]string{"op": "add", "roleName": "probe"})
 				ev.ErrorCode = "MalformedPolicyDocumentException"
 				return ev
 			}(),
 		},
 		{
-			name: "GetUser without userName is a self probe",
-			raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetUser",` + who + `,"requestParameters":null}`,
-			want: with(base("iam.amazonaws.com", "GetUser", event.SelfProbe, event.Success), "", map[string]string{"self": "true"}),
+			Name: "GetUser without userName is a self probe",
+			Raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetUser",` + who + `,"requestParameters":null}`,
+			Want: with(base("iam.amazonaws.com", "GetUser", event.SelfProbe, event.Success), "", map[string]string{"self": "true"}),
 		},
 		{
-			name: "GetUser of another user is discovery",
-			raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetUser",` + who + `,"requestParameters":{"userName":"alice"}}`,
-			want: with(base("iam.amazonaws.com", "GetUser", event.DiscoveryPermission, event.Success), "alice", map[string]string{"member": "alice"}),
+			Name: "GetUser of another user is discovery",
+			Raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetUser",` + who + `,"requestParameters":{"userName":"alice"}}`,
+			Want: with(base("iam.amazonaws.com", "GetUser", event.DiscoveryPermission, event.Success), "alice", map[string]string{"member": "alice"}),
 		},
 		{
-			name: "RemoveUserFromGroup is a grant removal",
-			raw:  `{"eventSource":"iam.amazonaws.com","eventName":"RemoveUserFromGroup",` + who + `,"requestParameters":{"groupName":"deployers","userName":"bob"}}`,
-			want: with(base("iam.amazonaws.com", "RemoveUserFromGroup", event.Grant, event.Success), "deployers", map[string]string{
+			Name: "RemoveUserFromGroup is a grant removal",
+			Raw:  `{"eventSource":"iam.amazonaws.com","eventName":"RemoveUserFromGroup",` + who + `,"requestParameters":{"groupName":"deployers","userName":"bob"}}`,
+			Want: with(base("iam.amazonaws.com", "RemoveUserFromGroup", event.Grant, event.Success), "deployers", map[string]string{
 				"op": "remove", "group": "deployers", "member": "bob"}),
 		},
 		{
-			name: "Client.UnauthorizedOperation is denied",
-			raw:  `{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances",` + who + `,"errorCode":"Client.UnauthorizedOperation"}`,
-			want: func() event.Event {
+			Name: "Client.UnauthorizedOperation is denied",
+			Raw:  `{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances",` + who + `,"errorCode":"Client.UnauthorizedOperation"}`,
+			Want: func() event.Event {
 				ev := base("ec2.amazonaws.com", "RunInstances", event.Other, event.Denied)
 				ev.ErrorCode = "Client.UnauthorizedOperation"
 				return ev
 			}(),
 		},
 		{
-			name: "GetAccountAuthorizationDetails",
-			raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetAccountAuthorizationDetails",` + who + `}`,
-			want: base("iam.amazonaws.com", "GetAccountAuthorizationDetails", event.SelfProbe, event.Success),
+			Name: "GetAccountAuthorizationDetails",
+			Raw:  `{"eventSource":"iam.amazonaws.com","eventName":"GetAccountAuthorizationDetails",` + who + `}`,
+			Want: base("iam.amazonaws.com", "GetAccountAuthorizationDetails", event.SelfProbe, event.Success),
 		},
 		{
-			name: "lookup-events element with the record as an object",
-			raw:  `{"EventId":"e9","EventTime":"2025-01-02T03:04:05Z","CloudTrailEvent":{"eventSource":"iam.amazonaws.com","eventName":"ListGroups",` + who + `}}`,
-			want: base("iam.amazonaws.com", "ListGroups", event.DiscoveryGroup, event.Success),
+			Name: "lookup-events element with the record as an object",
+			Raw:  `{"EventId":"e9","EventTime":"2025-01-02T03:04:05Z","CloudTrailEvent":{"eventSource":"iam.amazonaws.com","eventName":"ListGroups",` + who + `}}`,
+			Want: base("iam.amazonaws.com", "ListGroups", event.DiscoveryGroup, event.Success),
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := cloudtrail.ParseRecord([]byte(tt.raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-			// The sharing parser gives the same result, twice.
-			p := cloudtrail.NewParser()
-			for range 2 {
-				again, err := p.Parse([]byte(tt.raw))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(tt.want, again); diff != "" {
-					t.Errorf("Parser.Parse (-want +got):\n%s", diff)
-				}
-			}
-		})
+	// The sharing parser gives the same result, twice.
+	sampletest.CheckParse(t, tests, cloudtrail.ParseRecord, sharedParserTwice)
+}
+
+// sharedParserTwice parses raw twice with one fresh sharing Parser and
+// returns the second result; the first must equal it (CheckParse compares
+// the second with the case's event, so both are checked).
+func sharedParserTwice(raw []byte) (event.Event, error) {
+	p := cloudtrail.NewParser()
+	first, err := p.Parse(raw)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("Parser.Parse, first: %w", err)
 	}
+	again, err := p.Parse(raw)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("Parser.Parse, again: %w", err)
+	}
+	if diff := cmp.Diff(first, again); diff != "" {
+		return event.Event{}, fmt.Errorf("Parser.Parse differs the second time (-first +again):\n%s", diff)
+	}
+	return again, nil
 }
 
 func TestParseRecordErrors(t *testing.T) {
-	tests := []struct {
-		name         string
-		raw          string
-		unrecognized bool
-	}{
-		{"array", `[1,2]`, true},
-		{"string", `"x"`, true},
-		{"other format", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a"}`, true},
-		{"truncated", `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups","userIdentity":{"type":"IAMUs`, false},
-		{"bad nested", `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups","userIdentity":{"type":tru}}`, false},
-		{"garbage", `not json`, false},
-		{"lookup string not JSON", `{"EventId":"1","CloudTrailEvent":"oops"}`, false},
+	tests := []sampletest.ErrCase{
+		{Name: "array", Raw: `[1,2]`, Unrecognized: true},
+		{Name: "string", Raw: `"x"`, Unrecognized: true},
+		{Name: "other format", Raw: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a"}`, Unrecognized: true},
+		{Name: "truncated", Raw: `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups","userIdentity":{"type":"IAMUs`, Unrecognized: false},
+		{Name: "bad nested", Raw: `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups","userIdentity":{"type":tru}}`, Unrecognized: false},
+		{Name: "garbage", Raw: `not json`, Unrecognized: false},
+		{Name: "lookup string not JSON", Raw: `{"EventId":"1","CloudTrailEvent":"oops"}`, Unrecognized: false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := cloudtrail.ParseRecord([]byte(tt.raw))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := errors.Is(err, event.ErrUnrecognized); got != tt.unrecognized {
-				t.Errorf("unrecognized = %v, want %v (err %v)", got, tt.unrecognized, err)
-			}
-		})
-	}
+	sampletest.CheckErrors(t, cloudtrail.ParseRecord, tests)
 }
 
 func TestBaseNameAndClassify(t *testing.T) {
@@ -354,7 +305,7 @@ func FuzzCloudTrail(f *testing.F) {
 	f.Add([]byte(`{"eventSource":"ecs.amazonaws.com","eventName":"RunTask","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}},"requestParameters":{"overrides":{"taskRoleArn":"x"}}}`))
 	f.Add([]byte(`{"EventId":"1","CloudTrailEvent":"{\"eventSource\":\"a\",\"eventName\":\"b\"}"}`))
 	f.Add([]byte(`{"eventVersion":"1.07","eventType":"AwsCloudTrailInsight","insightDetails":{"eventSource":"ssm.amazonaws.com"}}`))
-	if dir, err := filepath.Glob("../../../shared/testdata/cloudtrail/stratus-*.json"); err == nil {
+	if dir, err := filepath.Glob(sampletest.Path("cloudtrail", "stratus-*.json")); err == nil {
 		for _, p := range dir {
 			if b, err := os.ReadFile(p); err == nil {
 				f.Add(b)

@@ -1,58 +1,35 @@
 package gcpaudit_test
 
 import (
-	"errors"
 	"os"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/detect/event"
 	"permgraph/detect/gcpaudit"
 	"permgraph/detect/internal/sampletest"
 )
 
-var ignoreRef = cmpopts.IgnoreFields(event.Event{}, "Ref")
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var ts = sampletest.Time
 
 // Documented exceptions (docs/detect-formats.md): the gcf1 sample mixes the
 // function's own stdout lines (textPayload LogEntries) with audit entries;
 // they are not audit records and are counted as Unknown.
 func TestSharedSamples(t *testing.T) {
-	dir := sampletest.Dir(t, "gcp-audit")
-	res := sampletest.ReadAll(t, dir, gcpaudit.Format)
-	want := map[string]sampletest.Counts{
+	res := sampletest.Shared(t, "gcp-audit", gcpaudit.Format, map[string]sampletest.Counts{
 		"gcpdiag-gce6-logging-entries.json": {Records: 1, Events: 1},
 		"gcpdiag-gcf1-logging-entries.json": {Records: 8, Events: 4, Unknown: 4}, // 4 textPayload application log lines
 		"gcpdiag-gke3-logging-entries.json": {Records: 4, Events: 4},
-	}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s\nproblems: %v", diff, res.Stats.Problems)
-	}
+	})
 	for _, p := range res.Stats.Problems {
 		if p.Kind != "unknown" || p.Reason != "gcpaudit: record not recognized: LogEntry is not a Cloud Audit Log entry: textPayload entry (application log)" {
 			t.Errorf("unexpected problem %v", p)
 		}
 	}
-	tests := []struct {
-		name string
-		file string
-		line int64
-		want event.Event
-	}{
+	tests := []sampletest.Case{
 		{
-			name: "denied instance insert by a service account acting for the compute system agent",
-			file: "gcpdiag-gce6-logging-entries.json", line: 3,
-			want: event.Event{Time: ts("2025-03-28T03:00:05.791453Z"), Format: "gcp-audit", Cloud: "gcp", ID: "-fgyw60e4l3hm",
+			Name: "denied instance insert by a service account acting for the compute system agent",
+			File: "gcpdiag-gce6-logging-entries.json", Line: 3,
+			Want: event.Event{Time: ts("2025-03-28T03:00:05.791453Z"), Format: "gcp-audit", Cloud: "gcp", ID: "-fgyw60e4l3hm",
 				Service: "compute.googleapis.com", Action: "v1.compute.instances.insert", Class: event.Other, Outcome: event.Denied,
 				ErrorCode: "PERMISSION_DENIED",
 				Actor: event.Actor{Raw: "no-compute-perm-sa@gcpdiag-gce6-aaaa.iam.gserviceaccount.com", Type: "serviceAccount",
@@ -66,9 +43,9 @@ func TestSharedSamples(t *testing.T) {
 					"permission":      "compute.instances.create,compute.disks.create,compute.subnetworks.use,compute.subnetworks.useExternalIp,compute.instances.setServiceAccount"}},
 		},
 		{
-			name: "Cloud Functions CreateFunction, first entry of the long-running operation",
-			file: "gcpdiag-gcf1-logging-entries.json", line: 197,
-			want: event.Event{Time: ts("2022-05-05T11:39:44.533975Z"), Format: "gcp-audit", Cloud: "gcp", ID: "1g5vthid6zm5",
+			Name: "Cloud Functions CreateFunction, first entry of the long-running operation",
+			File: "gcpdiag-gcf1-logging-entries.json", Line: 197,
+			Want: event.Event{Time: ts("2022-05-05T11:39:44.533975Z"), Format: "gcp-audit", Cloud: "gcp", ID: "1g5vthid6zm5",
 				Service: "cloudfunctions.googleapis.com", Action: "google.cloud.functions.v1.CloudFunctionsService.CreateFunction",
 				Class: event.Deploy, Outcome: event.Success,
 				Actor: event.Actor{Raw: "atalyk@premium-cloud-support.com", Type: "user", SourceIP: "gce-internal-ip",
@@ -79,9 +56,9 @@ func TestSharedSamples(t *testing.T) {
 					"permission": "cloudfunctions.functions.create"}},
 		},
 		{
-			name: "GKE CreateCluster last entry: failed, no actor logged",
-			file: "gcpdiag-gke3-logging-entries.json", line: 3,
-			want: event.Event{Time: ts("2024-06-30T14:20:47.243847225Z"), Format: "gcp-audit", Cloud: "gcp", ID: "1vz9lr0ddn5x",
+			Name: "GKE CreateCluster last entry: failed, no actor logged",
+			File: "gcpdiag-gke3-logging-entries.json", Line: 3,
+			Want: event.Event{Time: ts("2024-06-30T14:20:47.243847225Z"), Format: "gcp-audit", Cloud: "gcp", ID: "1vz9lr0ddn5x",
 				Service: "container.googleapis.com", Action: "google.container.v1.ClusterManager.CreateCluster",
 				Class: event.Deploy, Outcome: event.Failed, ErrorCode: "RESOURCE_EXHAUSTED",
 				Scope: "gcpdiag-gke3-gggg", Region: "us-central1-c", Resource: "projects/gcpdiag-gke3-gggg/zones/us-central1-c/clusters/cluster-1",
@@ -89,17 +66,7 @@ func TestSharedSamples(t *testing.T) {
 					"operationId": "operation-1719756871219-5ff98f7e-b0ce-474c-9bb4-589539c82f8b", "operation_last": "true"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := res.Find(tt.file, tt.line)
-			if len(got) != 1 {
-				t.Fatalf("%s:%d: %d events", tt.file, tt.line, len(got))
-			}
-			if diff := cmp.Diff(tt.want, got[0], ignoreRef); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	res.CheckEvents(t, tests)
 	// The operation's last entry is kept too, marked.
 	if got := res.Find("gcpdiag-gcf1-logging-entries.json", 127); len(got) != 1 || got[0].Details["operation_last"] != "true" || got[0].Class != event.Deploy {
 		t.Errorf("CreateFunction last entry: %+v", got)
@@ -131,110 +98,82 @@ func TestParseEntry(t *testing.T) {
 		return event.Event{Time: ts("2025-01-02T03:04:05Z"), Format: "gcp-audit", Cloud: "gcp", ID: "i1", Service: service, Action: method,
 			Class: c, Outcome: o, Actor: actor, Scope: "p1", Region: "europe-west1", Resource: resource, Details: d}
 	}
-	tests := []struct {
-		name string
-		raw  string
-		want event.Event
-	}{
+	tests := []sampletest.ParseCase{
 		{
-			name: "Cloud Run v1 CreateService with a runtime service account",
-			raw: entry("run.googleapis.com", "google.cloud.run.v1.Services.CreateService", "namespaces/p1/services/web",
+			Name: "Cloud Run v1 CreateService with a runtime service account",
+			Raw: entry("run.googleapis.com", "google.cloud.run.v1.Services.CreateService", "namespaces/p1/services/web",
 				`{"parent":"namespaces/p1","service":{"apiVersion":"serving.knative.dev/v1","kind":"Service","spec":{"template":{"spec":{"serviceAccountName":"admin-sa@p1.iam.gserviceaccount.com","containers":[{"image":"gcr.io/p1/web:1"}]}}}}}`, ""),
-			want: base("run.googleapis.com", "google.cloud.run.v1.Services.CreateService", "namespaces/p1/services/web", event.Deploy, event.Success,
+			Want: base("run.googleapis.com", "google.cloud.run.v1.Services.CreateService", "namespaces/p1/services/web", event.Deploy, event.Success,
 				map[string]string{"surface": "cloudrun", "image": "gcr.io/p1/web:1", "serviceAccount": "admin-sa@p1.iam.gserviceaccount.com"}),
 		},
 		{
-			name: "Cloud Run v2 CreateService",
-			raw: entry("run.googleapis.com", "google.cloud.run.v2.Services.CreateService", "projects/p1/locations/europe-west1/services/web",
+			Name: "Cloud Run v2 CreateService",
+			Raw: entry("run.googleapis.com", "google.cloud.run.v2.Services.CreateService", "projects/p1/locations/europe-west1/services/web",
 				`{"service":{"template":{"serviceAccount":"run-sa@p1.iam.gserviceaccount.com","containers":[{"image":"europe-docker.pkg.dev/p1/r/web:2"},{"image":"busybox"}]}}}`, ""),
-			want: base("run.googleapis.com", "google.cloud.run.v2.Services.CreateService", "projects/p1/locations/europe-west1/services/web", event.Deploy, event.Success,
+			Want: base("run.googleapis.com", "google.cloud.run.v2.Services.CreateService", "projects/p1/locations/europe-west1/services/web", event.Deploy, event.Success,
 				map[string]string{"surface": "cloudrun", "image": "europe-docker.pkg.dev/p1/r/web:2,busybox", "serviceAccount": "run-sa@p1.iam.gserviceaccount.com"}),
 		},
 		{
-			name: "SetIamPolicy with a policy delta",
-			raw: entry("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/p1", `{"policy":{"bindings":[]}}`,
+			Name: "SetIamPolicy with a policy delta",
+			Raw: entry("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/p1", `{"policy":{"bindings":[]}}`,
 				`"serviceData":{"@type":"type.googleapis.com/google.iam.v1.logging.AuditData","policyDelta":{"bindingDeltas":[{"action":"ADD","role":"roles/run.developer","member":"user:eve@example.com"}]}}`),
-			want: base("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/p1", event.Grant, event.Success,
+			Want: base("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/p1", event.Grant, event.Success,
 				map[string]string{"op": "add", "role": "roles/run.developer", "member": "user:eve@example.com"}),
 		},
 		{
-			name: "setIamPolicy on a service account from the request policy",
-			raw: entry("iam.googleapis.com", "google.iam.admin.v1.SetIAMPolicy", "projects/-/serviceAccounts/sa@p1.iam.gserviceaccount.com",
+			Name: "setIamPolicy on a service account from the request policy",
+			Raw: entry("iam.googleapis.com", "google.iam.admin.v1.SetIAMPolicy", "projects/-/serviceAccounts/sa@p1.iam.gserviceaccount.com",
 				`{"policy":{"bindings":[{"role":"roles/iam.serviceAccountTokenCreator","members":["user:eve@example.com"]}]}}`, ""),
-			want: base("iam.googleapis.com", "google.iam.admin.v1.SetIAMPolicy", "projects/-/serviceAccounts/sa@p1.iam.gserviceaccount.com", event.Grant, event.Success,
+			Want: base("iam.googleapis.com", "google.iam.admin.v1.SetIAMPolicy", "projects/-/serviceAccounts/sa@p1.iam.gserviceaccount.com", event.Grant, event.Success,
 				map[string]string{"op": "add", "role": "roles/iam.serviceAccountTokenCreator", "member": "user:eve@example.com", "fullPolicy": "true"}),
 		},
 		{
-			name: "service account impersonation token",
-			raw:  entry("iamcredentials.googleapis.com", "GenerateAccessToken", "projects/-/serviceAccounts/deployer@p1.iam.gserviceaccount.com", "", ""),
-			want: base("iamcredentials.googleapis.com", "GenerateAccessToken", "projects/-/serviceAccounts/deployer@p1.iam.gserviceaccount.com", event.Identity, event.Success,
+			Name: "service account impersonation token",
+			Raw:  entry("iamcredentials.googleapis.com", "GenerateAccessToken", "projects/-/serviceAccounts/deployer@p1.iam.gserviceaccount.com", "", ""),
+			Want: base("iamcredentials.googleapis.com", "GenerateAccessToken", "projects/-/serviceAccounts/deployer@p1.iam.gserviceaccount.com", event.Identity, event.Success,
 				map[string]string{"serviceAccount": "deployer@p1.iam.gserviceaccount.com"}),
 		},
 		{
-			name: "testIamPermissions denied",
-			raw:  entry("cloudresourcemanager.googleapis.com", "TestIamPermissions", "projects/p1", "", `"status":{"code":7,"message":"denied"}`),
-			want: func() event.Event {
+			Name: "testIamPermissions denied",
+			Raw:  entry("cloudresourcemanager.googleapis.com", "TestIamPermissions", "projects/p1", "", `"status":{"code":7,"message":"denied"}`),
+			Want: func() event.Event {
 				ev := base("cloudresourcemanager.googleapis.com", "TestIamPermissions", "projects/p1", event.SelfProbe, event.Denied, nil)
 				ev.ErrorCode = "PERMISSION_DENIED"
 				return ev
 			}(),
 		},
 		{
-			name: "GKE pod create with a privileged container (k8s.io)",
-			raw: entry("k8s.io", "io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/p",
+			Name: "GKE pod create with a privileged container (k8s.io)",
+			Raw: entry("k8s.io", "io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/p",
 				`{"@type":"core.k8s.io/v1.Pod","spec":{"hostNetwork":true,"containers":[{"image":"alpine","securityContext":{"privileged":true}}]}}`, ""),
-			want: base("k8s.io", "io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/p", event.Deploy, event.Success,
+			Want: base("k8s.io", "io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/p", event.Deploy, event.Success,
 				map[string]string{"surface": "gke", "namespace": "default", "image": "alpine", "privileged": "true", "hostNetwork": "true"}),
 		},
 		{
-			name: "GKE exec",
-			raw:  entry("k8s.io", "io.k8s.core.v1.pods.exec.create", "core/v1/namespaces/prod/pods/p/exec", "", ""),
-			want: base("k8s.io", "io.k8s.core.v1.pods.exec.create", "core/v1/namespaces/prod/pods/p/exec", event.Exec, event.Success,
+			Name: "GKE exec",
+			Raw:  entry("k8s.io", "io.k8s.core.v1.pods.exec.create", "core/v1/namespaces/prod/pods/p/exec", "", ""),
+			Want: base("k8s.io", "io.k8s.core.v1.pods.exec.create", "core/v1/namespaces/prod/pods/p/exec", event.Exec, event.Success,
 				map[string]string{"surface": "gke", "namespace": "prod"}),
 		},
 		{
-			name: "GKE cluster role binding (group with dots)",
-			raw:  entry("k8s.io", "io.k8s.authorization.rbac.v1.clusterrolebindings.create", "rbac.authorization.k8s.io/v1/clusterrolebindings/b", `{"roleRef":{"kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"eve@example.com"}]}`, ""),
-			want: base("k8s.io", "io.k8s.authorization.rbac.v1.clusterrolebindings.create", "rbac.authorization.k8s.io/v1/clusterrolebindings/b", event.Grant, event.Success,
+			Name: "GKE cluster role binding (group with dots)",
+			Raw:  entry("k8s.io", "io.k8s.authorization.rbac.v1.clusterrolebindings.create", "rbac.authorization.k8s.io/v1/clusterrolebindings/b", `{"roleRef":{"kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"eve@example.com"}]}`, ""),
+			Want: base("k8s.io", "io.k8s.authorization.rbac.v1.clusterrolebindings.create", "rbac.authorization.k8s.io/v1/clusterrolebindings/b", event.Grant, event.Success,
 				map[string]string{"op": "add", "role": "ClusterRole/cluster-admin", "member": "User:eve@example.com"}),
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := gcpaudit.ParseEntry([]byte(tt.raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	sampletest.CheckParse(t, tests, gcpaudit.ParseEntry)
 }
 
 func TestParseEntryErrors(t *testing.T) {
-	tests := []struct {
-		name         string
-		raw          string
-		unrecognized bool
-	}{
-		{"text payload", `{"insertId":"a","logName":"projects/p/logs/x","textPayload":"hello"}`, true},
-		{"json payload", `{"insertId":"a","logName":"projects/p/logs/x","jsonPayload":{"m":1}}`, true},
-		{"other proto payload", `{"insertId":"a","protoPayload":{"@type":"type.googleapis.com/google.appengine.logging.v1.RequestLog"}}`, true},
-		{"wrong type in an audit entry", `{"insertId":"a","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","methodName":"m","status":{"code":"seven"}}}`, false},
-		{"truncated", `{"insertId":"a","protoPayload":{`, false},
+	tests := []sampletest.ErrCase{
+		{Name: "text payload", Raw: `{"insertId":"a","logName":"projects/p/logs/x","textPayload":"hello"}`, Unrecognized: true},
+		{Name: "json payload", Raw: `{"insertId":"a","logName":"projects/p/logs/x","jsonPayload":{"m":1}}`, Unrecognized: true},
+		{Name: "other proto payload", Raw: `{"insertId":"a","protoPayload":{"@type":"type.googleapis.com/google.appengine.logging.v1.RequestLog"}}`, Unrecognized: true},
+		{Name: "wrong type in an audit entry", Raw: `{"insertId":"a","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","methodName":"m","status":{"code":"seven"}}}`, Unrecognized: false},
+		{Name: "truncated", Raw: `{"insertId":"a","protoPayload":{`, Unrecognized: false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := gcpaudit.ParseEntry([]byte(tt.raw))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := errors.Is(err, event.ErrUnrecognized); got != tt.unrecognized {
-				t.Errorf("unrecognized = %v, want %v (%v)", got, tt.unrecognized, err)
-			}
-		})
-	}
+	sampletest.CheckErrors(t, gcpaudit.ParseEntry, tests)
 }
 
 func TestClassify(t *testing.T) {
@@ -267,7 +206,7 @@ func FuzzGCPAudit(f *testing.F) {
 	f.Add([]byte(entry("run.googleapis.com", "google.cloud.run.v1.Services.CreateService", "s", `{"service":{"spec":{"template":{"spec":{"containers":[{"image":"x"}]}}}}}`, "")))
 	f.Add([]byte(entry("k8s.io", "io.k8s.core.v1.pods.create", "core/v1/namespaces/d/pods/p", `{"spec":{"containers":[{"image":"x"}]}}`, "")))
 	f.Add([]byte(entry("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/p", "", `"serviceData":{"policyDelta":{"bindingDeltas":[{"action":"REMOVE"}]}}`)))
-	if b, err := os.ReadFile("../../../shared/testdata/gcp-audit/gcpdiag-gce6-logging-entries.json"); err == nil {
+	if b, err := os.ReadFile(sampletest.Path("gcp-audit", "gcpdiag-gce6-logging-entries.json")); err == nil {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

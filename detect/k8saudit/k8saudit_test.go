@@ -1,57 +1,38 @@
 package k8saudit_test
 
 import (
-	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/detect/event"
 	"permgraph/detect/internal/sampletest"
 	"permgraph/detect/k8saudit"
 )
 
-var ignoreRef = cmpopts.IgnoreFields(event.Event{}, "Ref")
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var ts = sampletest.Time
 
 const rbacAllowRS = `RBAC: allowed by ClusterRoleBinding "system:controller:replicaset-controller" of ClusterRole "system:controller:replicaset-controller" to ServiceAccount "replicaset-controller/kube-system"`
 
 func TestSharedSamples(t *testing.T) {
-	dir := sampletest.Dir(t, "k8s-audit")
-	res := sampletest.ReadAll(t, dir, k8saudit.Format)
-	want := map[string]sampletest.Counts{"falco-trace-files-k8s-audit.jsonl": {Records: 51, Events: 51}}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s\nproblems: %v", diff, res.Stats.Problems)
-	}
+	res := sampletest.Shared(t, "k8s-audit", k8saudit.Format, map[string]sampletest.Counts{"falco-trace-files-k8s-audit.jsonl": {Records: 51, Events: 51}})
 	masters := "system:masters,system:authenticated"
-	tests := []struct {
-		name string
-		line int64
-		want event.Event
-	}{
+	const file = "falco-trace-files-k8s-audit.jsonl"
+	tests := []sampletest.Case{
 		{
-			name: "anonymous creates a namespace (v1beta1)", line: 1,
-			want: event.Event{Time: ts("2018-10-25T13:58:49.736141Z"), Format: "k8s-audit", Cloud: "k8s", ID: "841d3e6d-90d2-43df-8da4-684738bee3d5",
+			Name: "anonymous creates a namespace (v1beta1)", File: file, Line: 1,
+			Want: event.Event{Time: ts("2018-10-25T13:58:49.736141Z"), Format: "k8s-audit", Cloud: "k8s", ID: "841d3e6d-90d2-43df-8da4-684738bee3d5",
 				Service: "k8s", Action: "create namespaces", Class: event.Other, Outcome: event.Success,
 				Actor:    event.Actor{Raw: "system:anonymous", Type: "anonymous", SourceIP: "192.168.99.1"},
 				Resource: "namespaces/foo",
 				Details:  map[string]string{"stage": "ResponseComplete", "groups": masters, "decision": "allow"}},
 		},
 		{
-			name: "binding to cluster-admin", line: 2,
-			want: event.Event{Time: ts("2018-10-26T14:26:34.242498Z"), Format: "k8s-audit", Cloud: "k8s", ID: "c97244c7-4aec-4714-946a-8204d00ecdca",
+			Name: "binding to cluster-admin", File: file, Line: 2,
+			Want: event.Event{Time: ts("2018-10-26T14:26:34.242498Z"), Format: "k8s-audit", Cloud: "k8s", ID: "c97244c7-4aec-4714-946a-8204d00ecdca",
 				Service: "k8s", Action: "create clusterrolebindings", Class: event.Grant, Outcome: event.Success,
 				Actor:    event.Actor{Raw: "minikube-user", Type: "user", SourceIP: "192.168.99.1"},
 				Resource: "clusterrolebindings/some-reader-binding",
@@ -59,8 +40,8 @@ func TestSharedSamples(t *testing.T) {
 					"op": "add", "role": "ClusterRole/cluster-admin", "member": "User:minikube"}},
 		},
 		{
-			name: "privileged pod created by the replicaset controller", line: 23,
-			want: event.Event{Time: ts("2018-10-25T14:09:12.581541Z"), Format: "k8s-audit", Cloud: "k8s", ID: "a362d22b-db3c-4590-9505-23782f12925f",
+			Name: "privileged pod created by the replicaset controller", File: file, Line: 23,
+			Want: event.Event{Time: ts("2018-10-25T14:09:12.581541Z"), Format: "k8s-audit", Cloud: "k8s", ID: "a362d22b-db3c-4590-9505-23782f12925f",
 				Service: "k8s", Action: "create pods", Class: event.Deploy, Outcome: event.Success,
 				Actor: event.Actor{Raw: "system:serviceaccount:kube-system:replicaset-controller", Type: "serviceAccount",
 					ID: "8d5e1349-d30f-11e8-96d9-080027728ac4", SourceIP: "::1"},
@@ -71,8 +52,8 @@ func TestSharedSamples(t *testing.T) {
 					"ownerName": "nginx-deployment-5cdcc99dbf", "image": "nginx", "privileged": "true"}},
 		},
 		{
-			name: "exec into a pod at ResponseStarted", line: 48,
-			want: event.Event{Time: ts("2018-10-26T13:38:34.902914Z"), Format: "k8s-audit", Cloud: "k8s", ID: "ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6",
+			Name: "exec into a pod at ResponseStarted", File: file, Line: 48,
+			Want: event.Event{Time: ts("2018-10-26T13:38:34.902914Z"), Format: "k8s-audit", Cloud: "k8s", ID: "ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6",
 				Service: "k8s", Action: "create pods/exec", Class: event.Exec, Outcome: event.Success,
 				Actor:    event.Actor{Raw: "minikube-user", Type: "user", SourceIP: "192.168.99.1"},
 				Resource: "default/pods/nginx-deployment-7998647bdf-phvq7/exec",
@@ -80,17 +61,7 @@ func TestSharedSamples(t *testing.T) {
 					"surface": "k8s", "command": "bash", "container": "nginx1"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := res.Find("falco-trace-files-k8s-audit.jsonl", tt.line)
-			if len(got) != 1 {
-				t.Fatalf("line %d: %d events", tt.line, len(got))
-			}
-			if diff := cmp.Diff(tt.want, got[0], ignoreRef); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	res.CheckEvents(t, tests)
 	// Spec flags Falco's rules key on, by line (PROVENANCE.md).
 	flags := map[int64]map[string]string{
 		20: {"hostNetwork": "true"},
@@ -139,33 +110,29 @@ func TestParseEvent(t *testing.T) {
 		}
 		return d
 	}
-	tests := []struct {
-		name string
-		raw  string
-		want event.Event
-	}{
+	tests := []sampletest.ParseCase{
 		{
-			name: "EKS role deploys a privileged DaemonSet with host PID, hostPath and a kube-system SA",
-			raw: `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"daemonsets","namespace":"kube-system","name":"ds","apiGroup":"apps","apiVersion":"v1"},"responseStatus":{"code":201},` +
+			Name: "EKS role deploys a privileged DaemonSet with host PID, hostPath and a kube-system SA",
+			Raw: `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"daemonsets","namespace":"kube-system","name":"ds","apiGroup":"apps","apiVersion":"v1"},"responseStatus":{"code":201},` +
 				`"requestObject":{"kind":"DaemonSet","spec":{"template":{"spec":{"serviceAccountName":"node-controller","hostPID":true,"hostIPC":true,"volumes":[{"name":"h","hostPath":{"path":"/"}},{"name":"s","hostPath":{"path":"/var/run/docker.sock"}}],` +
 				`"initContainers":[{"name":"i","image":"busybox","command":["sh"],"args":["-c","true"]}],"containers":[{"name":"c","image":"alpine:latest","securityContext":{"privileged":true,"allowPrivilegeEscalation":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}}}]}}}}}`,
-			want: base("create daemonsets", event.Deploy, event.Success, "kube-system/daemonsets/ds", eksDetails(map[string]string{
+			Want: base("create daemonsets", event.Deploy, event.Success, "kube-system/daemonsets/ds", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "namespace": "kube-system", "apiGroup": "apps", "surface": "k8s",
 				"serviceAccount": "node-controller", "hostPID": "true", "hostIPC": "true", "hostPath": "true", "hostPaths": "/,/var/run/docker.sock",
 				"image": "busybox,alpine:latest", "command": "sh -c true", "privileged": "true", "allowPrivilegeEscalation": "true",
 				"capabilities": "SYS_ADMIN,NET_ADMIN"})),
 		},
 		{
-			name: "CronJob pod template",
-			raw: `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"cronjobs","namespace":"ci","name":"cj","apiGroup":"batch"},"responseStatus":{"code":201},` +
+			Name: "CronJob pod template",
+			Raw: `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"cronjobs","namespace":"ci","name":"cj","apiGroup":"batch"},"responseStatus":{"code":201},` +
 				`"requestObject":{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"serviceAccountName":"builder","containers":[{"name":"c","image":"ghcr.io/x/y:1"}]}}}}}}}`,
-			want: base("create cronjobs", event.Deploy, event.Success, "ci/cronjobs/cj", eksDetails(map[string]string{
+			Want: base("create cronjobs", event.Deploy, event.Success, "ci/cronjobs/cj", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "namespace": "ci", "apiGroup": "batch", "surface": "k8s", "serviceAccount": "builder", "image": "ghcr.io/x/y:1"})),
 		},
 		{
-			name: "forbidden pod create",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod"},"responseStatus":{"code":403,"reason":"Forbidden"},"annotations":{"authorization.k8s.io/decision":"forbid"}}`,
-			want: func() event.Event {
+			Name: "forbidden pod create",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod"},"responseStatus":{"code":403,"reason":"Forbidden"},"annotations":{"authorization.k8s.io/decision":"forbid"}}`,
+			Want: func() event.Event {
 				ev := base("create pods", event.Deploy, event.Denied, "prod/pods", eksDetails(map[string]string{
 					"stage": "ResponseComplete", "namespace": "prod", "surface": "k8s", "decision": "forbid"}))
 				ev.ErrorCode = "Forbidden"
@@ -173,57 +140,47 @@ func TestParseEvent(t *testing.T) {
 			}(),
 		},
 		{
-			name: "RequestReceived stage carries no class",
-			raw:  `{` + meta + `,"stage":"RequestReceived","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod"}}`,
-			want: base("create pods", event.Other, event.Unknown, "prod/pods", eksDetails(map[string]string{"stage": "RequestReceived", "namespace": "prod"})),
+			Name: "RequestReceived stage carries no class",
+			Raw:  `{` + meta + `,"stage":"RequestReceived","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod"}}`,
+			Want: base("create pods", event.Other, event.Unknown, "prod/pods", eksDetails(map[string]string{"stage": "RequestReceived", "namespace": "prod"})),
 		},
 		{
-			name: "exec at ResponseComplete is the second stage of a long-running request",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod","name":"p","subresource":"exec"},"requestURI":"/api/v1/namespaces/prod/pods/p/exec?command=sh&command=-c&command=id","responseStatus":{"code":101}}`,
-			want: base("create pods/exec", event.Other, event.Success, "prod/pods/p/exec", eksDetails(map[string]string{"stage": "ResponseComplete", "namespace": "prod"})),
+			Name: "exec at ResponseComplete is the second stage of a long-running request",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod","name":"p","subresource":"exec"},"requestURI":"/api/v1/namespaces/prod/pods/p/exec?command=sh&command=-c&command=id","responseStatus":{"code":101}}`,
+			Want: base("create pods/exec", event.Other, event.Success, "prod/pods/p/exec", eksDetails(map[string]string{"stage": "ResponseComplete", "namespace": "prod"})),
 		},
 		{
-			name: "ephemeral container injected",
-			raw: `{` + meta + `,"stage":"ResponseComplete","verb":"patch",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod","name":"p","subresource":"ephemeralcontainers"},"responseStatus":{"code":200},` +
+			Name: "ephemeral container injected",
+			Raw: `{` + meta + `,"stage":"ResponseComplete","verb":"patch",` + eks + `,"objectRef":{"resource":"pods","namespace":"prod","name":"p","subresource":"ephemeralcontainers"},"responseStatus":{"code":200},` +
 				`"requestObject":{"spec":{"ephemeralContainers":[{"name":"debugger","image":"busybox","securityContext":{"privileged":true}}]}}}`,
-			want: base("patch pods/ephemeralcontainers", event.Exec, event.Success, "prod/pods/p/ephemeralcontainers", eksDetails(map[string]string{
+			Want: base("patch pods/ephemeralcontainers", event.Exec, event.Success, "prod/pods/p/ephemeralcontainers", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "namespace": "prod", "surface": "k8s", "image": "busybox", "privileged": "true"})),
 		},
 		{
-			name: "self subject rules review",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"selfsubjectrulesreviews","apiGroup":"authorization.k8s.io"},"responseStatus":{"code":201}}`,
-			want: base("create selfsubjectrulesreviews", event.SelfProbe, event.Success, "selfsubjectrulesreviews", eksDetails(map[string]string{
+			Name: "self subject rules review",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"create",` + eks + `,"objectRef":{"resource":"selfsubjectrulesreviews","apiGroup":"authorization.k8s.io"},"responseStatus":{"code":201}}`,
+			Want: base("create selfsubjectrulesreviews", event.SelfProbe, event.Success, "selfsubjectrulesreviews", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "apiGroup": "authorization.k8s.io"})),
 		},
 		{
-			name: "listing role bindings",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"list",` + eks + `,"objectRef":{"resource":"rolebindings","apiGroup":"rbac.authorization.k8s.io"},"responseStatus":{"code":200}}`,
-			want: base("list rolebindings", event.DiscoveryPermission, event.Success, "rolebindings", eksDetails(map[string]string{
+			Name: "listing role bindings",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"list",` + eks + `,"objectRef":{"resource":"rolebindings","apiGroup":"rbac.authorization.k8s.io"},"responseStatus":{"code":200}}`,
+			Want: base("list rolebindings", event.DiscoveryPermission, event.Success, "rolebindings", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "apiGroup": "rbac.authorization.k8s.io"})),
 		},
 		{
-			name: "aws-auth ConfigMap patched",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"patch",` + eks + `,"objectRef":{"resource":"configmaps","namespace":"kube-system","name":"aws-auth"},"responseStatus":{"code":200}}`,
-			want: base("patch configmaps", event.Grant, event.Success, "kube-system/configmaps/aws-auth", eksDetails(map[string]string{
+			Name: "aws-auth ConfigMap patched",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"patch",` + eks + `,"objectRef":{"resource":"configmaps","namespace":"kube-system","name":"aws-auth"},"responseStatus":{"code":200}}`,
+			Want: base("patch configmaps", event.Grant, event.Success, "kube-system/configmaps/aws-auth", eksDetails(map[string]string{
 				"stage": "ResponseComplete", "namespace": "kube-system", "op": "add"})),
 		},
 		{
-			name: "non-resource request",
-			raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"get",` + eks + `,"requestURI":"/version?timeout=32s","responseStatus":{"code":200}}`,
-			want: base("get /version", event.Other, event.Success, "", eksDetails(map[string]string{"stage": "ResponseComplete"})),
+			Name: "non-resource request",
+			Raw:  `{` + meta + `,"stage":"ResponseComplete","verb":"get",` + eks + `,"requestURI":"/version?timeout=32s","responseStatus":{"code":200}}`,
+			Want: base("get /version", event.Other, event.Success, "", eksDetails(map[string]string{"stage": "ResponseComplete"})),
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := k8saudit.ParseEvent([]byte(tt.raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("event (-want +got):\n%s", diff)
-			}
-		})
-	}
+	sampletest.CheckParse(t, tests, k8saudit.ParseEvent)
 }
 
 func TestImpersonation(t *testing.T) {
@@ -270,28 +227,14 @@ func TestWrappers(t *testing.T) {
 }
 
 func TestParseEventErrors(t *testing.T) {
-	tests := []struct {
-		name         string
-		raw          string
-		unrecognized bool
-	}{
-		{"not an audit event", `{"kind":"Pod","apiVersion":"v1"}`, true},
-		{"array", `[{"auditID":"a"}]`, true},
-		{"cloudtrail", `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups"}`, true},
-		{"wrong type in an audit event", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","user":"bob"}`, false},
-		{"truncated", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a"`, false},
+	tests := []sampletest.ErrCase{
+		{Name: "not an audit event", Raw: `{"kind":"Pod","apiVersion":"v1"}`, Unrecognized: true},
+		{Name: "array", Raw: `[{"auditID":"a"}]`, Unrecognized: true},
+		{Name: "cloudtrail", Raw: `{"eventSource":"iam.amazonaws.com","eventName":"ListGroups"}`, Unrecognized: true},
+		{Name: "wrong type in an audit event", Raw: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","user":"bob"}`, Unrecognized: false},
+		{Name: "truncated", Raw: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a"`, Unrecognized: false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := k8saudit.ParseEvent([]byte(tt.raw))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := errors.Is(err, event.ErrUnrecognized); got != tt.unrecognized {
-				t.Errorf("unrecognized = %v, want %v (%v)", got, tt.unrecognized, err)
-			}
-		})
-	}
+	sampletest.CheckErrors(t, k8saudit.ParseEvent, tests)
 }
 
 func TestClassify(t *testing.T) {
@@ -324,7 +267,7 @@ func TestClassify(t *testing.T) {
 func FuzzK8sAudit(f *testing.F) {
 	f.Add([]byte(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"pods"},"requestObject":{"spec":{"containers":[{"image":"x","securityContext":{"privileged":true}}]}}}`))
 	f.Add([]byte(`{"auditID":"a","stage":"ResponseStarted","verb":"create","objectRef":{"resource":"pods","subresource":"exec"},"requestURI":"/x?command=sh"}`))
-	if b, err := os.ReadFile("../../../shared/testdata/k8s-audit/falco-trace-files-k8s-audit.jsonl"); err == nil {
+	if b, err := os.ReadFile(sampletest.Path("k8s-audit", "falco-trace-files-k8s-audit.jsonl")); err == nil {
 		for _, line := range strings.Split(string(b), "\n")[:10] {
 			f.Add([]byte(line))
 		}

@@ -1,47 +1,31 @@
 package workspace_test
 
 import (
-	"errors"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/detect/event"
 	"permgraph/detect/internal/sampletest"
 	"permgraph/detect/workspace"
 )
 
-var ignoreRef = cmpopts.IgnoreFields(event.Event{}, "Ref")
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
+var ts = sampletest.Time
 
 // TestSharedSamples documents why the shared gworkspace folder yields no
 // events: it holds Admin SDK Directory API responses (groups, members,
 // users, role assignments, an error body), which are directory state, not
 // Reports API audit activities. Each is reported as Unknown with a reason.
 func TestSharedSamples(t *testing.T) {
-	dir := sampletest.Dir(t, "gworkspace")
-	res := sampletest.ReadAll(t, dir, workspace.Format)
-	want := map[string]sampletest.Counts{
+	res := sampletest.Shared(t, "gworkspace", workspace.Format, map[string]sampletest.Counts{
 		"demisto-directory-roleassignments-list.json": {Records: 1, Unknown: 1}, // items[] of admin#directory#roleAssignment
 		"demisto-directory-user-insert-response.json": {Records: 1, Unknown: 1}, // admin#directory#user
 		"forseti-directory-error-403.json":            {Records: 1, Unknown: 1}, // API error body
 		"forseti-directory-groups-list.json":          {Records: 1, Unknown: 1}, // admin#directory#groups
 		"forseti-directory-members-list-2pages.json":  {Records: 2, Unknown: 2}, // two admin#directory#members pages
 		"forseti-directory-users-list.json":           {Records: 1, Unknown: 1}, // admin#directory#users
-	}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s", diff)
-	}
+	})
 	if len(res.Events) != 0 {
 		t.Errorf("events from directory responses: %+v", res.Events)
 	}
@@ -54,13 +38,10 @@ func TestSharedSamples(t *testing.T) {
 
 func TestFixtures(t *testing.T) {
 	res := sampletest.ReadAll(t, "testdata", "auto")
-	want := map[string]sampletest.Counts{
+	res.CheckCounts(t, map[string]sampletest.Counts{
 		"admin-activities.json": {Records: 2, Events: 3},
 		"groups-token.jsonl":    {Records: 3, Events: 3},
-	}
-	if diff := cmp.Diff(want, res.PerFile); diff != "" {
-		t.Errorf("per-file counts (-want +got):\n%s\nproblems: %v", diff, res.Stats.Problems)
-	}
+	})
 	admin := event.Actor{Raw: "super@example.com", Type: "USER", Account: "C03abcd12", ID: "104000000000000000002", SourceIP: "198.51.100.30"}
 	eve := event.Actor{Raw: "eve@example.com", Type: "USER", Account: "C03abcd12", ID: "104000000000000000003", SourceIP: "203.0.113.21"}
 	wantEvents := []event.Event{
@@ -87,7 +68,7 @@ func TestFixtures(t *testing.T) {
 			Service: "login", Action: "login_failure", Class: event.Other, Outcome: event.Failed, Actor: eve, Scope: "C03abcd12",
 			Details: map[string]string{"eventType": "login"}},
 	}
-	if diff := cmp.Diff(wantEvents, res.Events, ignoreRef); diff != "" {
+	if diff := cmp.Diff(wantEvents, res.Events, sampletest.IgnoreRef); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	// Events of one activity share its position.
@@ -97,27 +78,13 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestParseActivityErrors(t *testing.T) {
-	tests := []struct {
-		name         string
-		raw          string
-		unrecognized bool
-	}{
-		{"directory object", `{"kind":"admin#directory#group","id":"1","email":"g@example.com"}`, true},
-		{"no events", `{"kind":"admin#reports#activity","id":{"time":"t"}}`, true},
-		{"events of a wrong shape", `{"kind":"admin#reports#activity","id":{"time":"t"},"events":"x"}`, false},
-		{"truncated", `{"kind":"admin#reports#activity","id":{"time":"t"},"events":[`, false},
+	tests := []sampletest.ErrCase{
+		{Name: "directory object", Raw: `{"kind":"admin#directory#group","id":"1","email":"g@example.com"}`, Unrecognized: true},
+		{Name: "no events", Raw: `{"kind":"admin#reports#activity","id":{"time":"t"}}`, Unrecognized: true},
+		{Name: "events of a wrong shape", Raw: `{"kind":"admin#reports#activity","id":{"time":"t"},"events":"x"}`, Unrecognized: false},
+		{Name: "truncated", Raw: `{"kind":"admin#reports#activity","id":{"time":"t"},"events":[`, Unrecognized: false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := workspace.ParseActivity([]byte(tt.raw))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if got := errors.Is(err, event.ErrUnrecognized); got != tt.unrecognized {
-				t.Errorf("unrecognized = %v, want %v (%v)", got, tt.unrecognized, err)
-			}
-		})
-	}
+	sampletest.CheckErrors(t, workspace.ParseActivity, tests)
 }
 
 func TestClassify(t *testing.T) {

@@ -20,11 +20,18 @@ import (
 // when the samples are not beside the checkout.
 func Dir(t testing.TB, folder string) string {
 	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", folder)
+	d := Path(folder)
 	if _, err := os.Stat(d); err != nil {
 		t.Skipf("shared samples not available: %v", err)
 	}
 	return d
+}
+
+// Path joins elem onto the shared sample root, relative to a package
+// directory under detect/. It does not check that the path exists (fuzz
+// seeds read it optionally).
+func Path(elem ...string) string {
+	return filepath.Join(append([]string{"..", "..", "..", "shared", "testdata"}, elem...)...)
 }
 
 // Counts is what one file yielded.
