@@ -35,7 +35,10 @@ log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 log "building bin/permgraph and bench/out/gengaad"
 $GO build -o bin/permgraph ./cmd/permgraph
 $GO build -o "$OUT/gengaad" ./bench/gengaad
-PG=$ROOT/bin/permgraph
+# Run a private copy: a `make build` elsewhere must not swap the binary
+# between the snapshots of one measurement.
+cp bin/permgraph "$OUT/permgraph"
+PG=$OUT/permgraph
 
 # /usr/bin/time -v gives max RSS; install it when we may, else time in bash.
 TIMEV=""
@@ -53,16 +56,17 @@ now_ns() { date +%s%N; }
 secs() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e9 }'; }
 ms() { awk -v n="$1" 'BEGIN { printf "%.0f", n / 1e6 }'; }
 
-# timed OUTFILE CMD...: runs CMD with stdout to OUTFILE; sets WALL (s), RSS
-# (MiB, or n/a) and CPU (user+sys s, or n/a).
+# timed NAME OUTFILE CMD...: runs CMD with stdout to OUTFILE; sets WALL (s),
+# RSS (MiB, or n/a) and CPU (user+sys s, or n/a); GNU time's report is kept
+# in bench/out/time-NAME.txt.
 timed() {
-	local outfile=$1
-	shift
+	local tf="$OUT/time-$1.txt" outfile=$2
+	shift 2
 	if [[ -n $TIMEV ]]; then
-		"$TIMEV" -v -o "$OUT/time.txt" "$@" >"$outfile"
-		WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$OUT/time.txt")
-		RSS=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$OUT/time.txt")
-		CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$OUT/time.txt")
+		"$TIMEV" -v -o "$tf" "$@" >"$outfile"
+		WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$tf")
+		RSS=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$tf")
+		CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$tf")
 	else
 		local t0
 		t0=$(now_ns)
@@ -109,12 +113,12 @@ for size in "${sizes[@]}"; do
 	f0=$(export_file "$size" 0)
 	bytes=$(filesize "$f0")
 	log "size $size: first snapshot ($(mb "$bytes") MB export)"
-	timed "$OUT/collect.out" "$PG" --db "$db" collect aws --from "$f0" --at 2026-01-01T06:00:00Z
+	timed "$size-day0" "$OUT/collect.out" "$PG" --db "$db" collect aws --from "$f0" --at 2026-01-01T06:00:00Z
 	first_wall=$WALL first_rss=$RSS first_cpu=$CPU
 	size1=$(dusize "$db")
 	summary=$(head -1 "$OUT/collect.out")
 	row "$size" "first snapshot (import + derive + write), wall / CPU" "${first_wall} s / ${first_cpu} s" "<= 30 s at 520k"
-	row "$size" "import throughput through the CLI (export MB / first snapshot wall)" "$(mbps "$bytes" "$first_wall") MB/s" ""
+	row "$size" "whole-pipeline throughput (export MB / first snapshot wall)" "$(mbps "$bytes" "$first_wall") MB/s" ""
 	row "$size" "max RSS, first snapshot" "${first_rss} MiB" "<= 1024 MiB at 520k"
 	row "$size" "snapshot content" "${summary#snapshot }" ""
 
@@ -128,7 +132,7 @@ for size in "${sizes[@]}"; do
 		f=$(export_file "$size" "$day")
 		log "size $size: churn snapshot day $day"
 		t0=$(now_ns)
-		timed "$OUT/collect.out" "$PG" --db "$db" collect aws --from "$f" --at "2026-01-$(printf %02d $((day + 1)))T06:00:00Z"
+		timed "$size-day$day" "$OUT/collect.out" "$PG" --db "$db" collect aws --from "$f" --at "$(date -u -d "2026-01-01 +$day days" +%Y-%m-%dT06:00:00Z)"
 		spent_ns=$((spent_ns + $(now_ns) - t0))
 		churn_total=$(awk -v a="$churn_total" -v b="$WALL" 'BEGIN { print a + b }')
 		churn_max=$(awk -v a="$churn_max" -v b="$WALL" 'BEGIN { print (b > a) ? b : a }')
@@ -150,7 +154,12 @@ for size in "${sizes[@]}"; do
 	who=$(best_of "$QUERY_RUNS" "$PG" --db "$db" who-can deploy -o json)
 	"$PG" --db "$db" who-can deploy -o csv >"$OUT/who-can.csv"
 	n_who=$(($(wc -l <"$OUT/who-can.csv") - 1))
-	row "$size" "who-can deploy -o json, cold process ($n_who principals)" "$who ms" "<= 600 ms at 520k"
+	json_bytes=$("$PG" --db "$db" who-can deploy -o json | wc -c)
+	row "$size" "who-can deploy -o json, cold process ($n_who principals, $(mb "$json_bytes") MB of JSON)" "$who ms" "<= 600 ms at 520k"
+	csv=$(best_of "$QUERY_RUNS" "$PG" --db "$db" who-can deploy -o csv)
+	row "$size" "who-can deploy -o csv, cold process (same query, lighter output)" "$csv ms" ""
+	base=$(best_of "$QUERY_RUNS" "$PG" --db "$db" snapshots list)
+	row "$size" "snapshots list, cold process (start + store open baseline)" "$base ms" ""
 	# Prefer a user whose path goes through a role chain (the longest walk).
 	from=$(awk -F, 'NR > 1 && $3 == "user" && /CanAssume/ { print $2; exit }' "$OUT/who-can.csv")
 	[[ -n $from ]] || from=$(awk -F, 'NR > 1 && $3 == "user" { print $2; exit }' "$OUT/who-can.csv")
@@ -159,7 +168,7 @@ for size in "${sizes[@]}"; do
 		row "$size" "path USER deploy -o json, cold process" "$p ms" "<= 500 ms at 520k"
 	fi
 	if [[ -n $TIMEV ]]; then
-		timed /dev/null "$PG" --db "$db" who-can deploy -o json
+		timed "$size-who-can" /dev/null "$PG" --db "$db" who-can deploy -o json
 		row "$size" "max RSS, who-can deploy" "${RSS} MiB" ""
 	fi
 done
@@ -181,7 +190,7 @@ if [[ $BENCH_GO == 1 ]]; then
 fi
 
 echo
-echo "permgraph bench, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "permgraph bench, $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo uncommitted) $(sha256sum "$PG" | cut -c1-12), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| principals | measurement | result | target (ARCHITECTURE.md 8) |"
 echo "|---|---|---|---|"

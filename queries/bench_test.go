@@ -22,9 +22,9 @@ import (
 // principal rates policy/aws.Derive produces on the same generated
 // organisation (measured at 4k principals: 27% of users and 19% of groups
 // have a Can edge, per user ~0.19 CanAssume into jump roles and ~1.2
-// CanPassRole, 2% an ECR image-tampering edge), because a real
-// derive of 20k principals takes minutes (docs/performance.md) and queries
-// must not depend on a collector.
+// CanPassRole, 2% an ECR image-tampering edge), so query numbers do not
+// depend on how fast derivation is (docs/performance.md) and a 100k view
+// builds in seconds; queries must not depend on a collector either.
 
 type benchView struct {
 	v               *graph.View

@@ -117,6 +117,12 @@ func (o *Org) teamName(t int) string { return depts[t%len(depts)] + "-t" + strco
 
 func (o *Org) teamDept(t int) string { return depts[t%len(depts)] }
 
+// businessDepts do not build software: their people read data and
+// reports, and neither deploy nor run CI.
+var businessDepts = map[string]bool{"finance": true, "sales": true, "support": true, "marketing": true, "growth": true}
+
+func (o *Org) technical(t int) bool { return !businessDepts[o.teamDept(t)] }
+
 // capped reports whether an entity of a kind that should stay rare in
 // absolute terms is dropped: of about expected such entities, keep ~limit.
 func capped(h uint64, expected, limit int) bool {

@@ -315,7 +315,7 @@ func (o *Org) policyDoc(p int, k policyKind, v int) *PolicyDoc {
 // platform team (0) uses account-wide wildcards.
 func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc {
 	acct := o.cfg.Account
-	dept := o.teamName(team)
+	tname := o.teamName(team)
 	platform := team == 0
 	iamARN := func(rest string) string { return "arn:aws:iam::" + acct + ":" + rest }
 	region := pick(r, regions)
@@ -325,12 +325,12 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 		case platform && x < 5:
 			st.Resource = iamARN("role" + path + "*")
 		case x < 6:
-			st.Resource = iamARN("role" + path + dept + "-*")
+			st.Resource = iamARN("role" + path + tname + "-*")
 		default:
 			if rr, ok := o.findRoleFor(service, team, h); ok {
 				st.Resource = o.roleARN(rr)
 			} else {
-				st.Resource = iamARN("role" + path + dept + "-*")
+				st.Resource = iamARN("role" + path + tname + "-*")
 			}
 		}
 		if r.IntN(100) < condPct {
@@ -346,7 +346,7 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 			Statement{Sid: "DenyBoundaryEscape", Effect: "Deny", Action: []string{"iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"}, Resource: "*"},
 		)
 	case pkS3:
-		bucket := fmt.Sprintf("%s-%s-%d", dept, pick(r, apps), r.IntN(1000))
+		bucket := fmt.Sprintf("%s-%s-%d", tname, pick(r, apps), r.IntN(1000))
 		d := doc(
 			Statement{Sid: "ListBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::" + bucket},
 			Statement{Sid: "ObjectAccess", Effect: "Allow", Action: subset(r, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion", "s3:PutObjectAcl"}, 1), Resource: "arn:aws:s3:::" + bucket + "/*"},
@@ -359,12 +359,12 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 		}
 		return d
 	case pkDynamo:
-		table := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s-%s", region, acct, dept, pick(r, apps))
+		table := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s-%s", region, acct, tname, pick(r, apps))
 		return doc(Statement{Effect: "Allow", Action: subset(r, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem", "dynamodb:Scan"}, 1), Resource: []string{table, table + "/index/*"}})
 	case pkECSDeploy:
 		res := any("*")
 		if !platform || r.IntN(3) == 0 {
-			res = []string{fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s-*", region, acct, dept), fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s-*:*", region, acct, dept), fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s-*/*", region, acct, dept)}
+			res = []string{fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s-*", region, acct, tname), fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s-*:*", region, acct, tname), fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s-*/*", region, acct, tname)}
 		}
 		d := doc(
 			Statement{Sid: "RegisterTaskDefinitions", Effect: "Allow", Action: []string{"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition"}, Resource: "*"},
@@ -376,9 +376,14 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 		if r.IntN(5) == 0 {
 			d.Statement = append(d.Statement, Statement{Sid: "NoProdWithoutMFA", Effect: "Deny", Action: []string{"ecs:RunTask", "ecs:UpdateService"}, Resource: fmt.Sprintf("arn:aws:ecs:*:%s:cluster/prod-*", acct), Condition: cond("BoolIfExists", "aws:MultiFactorAuthPresent", "false")})
 		}
+		if !platform && r.IntN(5) == 0 {
+			// Guardrail: whatever else allows PassRole, only the team's roles.
+			d.Statement = append(d.Statement, Statement{Sid: "PassOnlyTeamRoles", Effect: "Deny", Action: "iam:PassRole",
+				NotResource: []string{iamARN("role/ecs/" + tname + "-*"), iamARN("role/lambda/" + tname + "-*")}})
+		}
 		return d
 	case pkLambdaDeploy:
-		res := any(fmt.Sprintf("arn:aws:lambda:*:%s:function:%s-*", acct, dept))
+		res := any(fmt.Sprintf("arn:aws:lambda:*:%s:function:%s-*", acct, tname))
 		if platform && r.IntN(3) == 0 {
 			res = "*"
 		}
@@ -398,10 +403,10 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 			passRole("/ecs/", "ecs-tasks.amazonaws.com", 0),
 		)
 	case pkEKSAdmin:
-		cluster := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s-*", region, acct, dept)
+		cluster := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s-*", region, acct, tname)
 		return doc(Statement{Effect: "Allow", Action: subset(r, []string{"eks:DescribeCluster", "eks:ListClusters", "eks:CreateAccessEntry", "eks:AssociateAccessPolicy"}, 1), Resource: cluster})
 	case pkAssumeJump:
-		res := any(iamARN("role/jump/jump-" + dept + "-*"))
+		res := any(iamARN("role/jump/jump-" + tname + "-*"))
 		if platform && r.IntN(2) == 0 {
 			res = iamARN("role/jump/*")
 		} else if rr, ok := o.findTeamRole(rkJump, team, h); ok && r.IntN(2) == 0 {
@@ -437,14 +442,14 @@ func (o *Org) kindDoc(r *rand.Rand, k policyKind, team int, h uint64) *PolicyDoc
 			Statement{Sid: "IAMRead", Effect: "Allow", Action: []string{"iam:Get*", "iam:List*"}, Resource: "*"},
 		)
 	case pkECR:
-		repo := fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s/*", region, acct, dept)
+		repo := fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s/*", region, acct, tname)
 		return doc(
 			Statement{Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*"},
 			Statement{Effect: "Allow", Action: subset(r, []string{"ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"}, 2), Resource: repo},
 		)
 	case pkSecrets:
 		return doc(
-			Statement{Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, Resource: fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s/*", region, acct, dept)},
+			Statement{Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, Resource: fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s/*", region, acct, tname)},
 			Statement{Effect: "Allow", Action: "kms:Decrypt", Resource: fmt.Sprintf("arn:aws:kms:%s:%s:key/%08x-0000-4000-8000-%012x", region, acct, r.Uint32(), r.Uint64()&0xffffffffffff), Condition: cond("StringEquals", "kms:ViaService", "secretsmanager."+region+".amazonaws.com")},
 		)
 	case pkSelfService:

@@ -27,9 +27,14 @@ var groupProfileWeights = [numGroupProfiles]int{gpDevelopers: 35, gpDeployers: 1
 
 var fixedGroupProfiles = []groupProfile{gpAllStaff, gpAdmins, gpDeployers, gpDevelopers, gpRestricted}
 
+var businessGroupProfiles = []groupProfile{gpReadOnly, gpReadOnly, gpData, gpData, gpRestricted}
+
 func (o *Org) groupProfile(g int) groupProfile {
 	if g < len(fixedGroupProfiles) {
 		return fixedGroupProfiles[g]
+	}
+	if !o.technical(o.groupTeam(g)) {
+		return businessGroupProfiles[o.hash(domGroupKind, g)%uint64(len(businessGroupProfiles))]
 	}
 	return groupProfile(weighted(unit(o.hash(domGroupKind, g)), groupProfileWeights[:]))
 }
@@ -166,7 +171,7 @@ func (o *Org) User(i int) User {
 	style := dateStyle(r)
 	team := o.userTeam(i)
 	dept, tname := o.teamDept(team), o.teamName(team)
-	automation := r.IntN(100) < 5
+	automation := r.IntN(100) < 5 && o.technical(team)
 	var path, name string
 	if automation {
 		path, name = "/automation/", fmt.Sprintf("ci-%s-%s-%d", tname, pick(r, apps), i)
@@ -223,7 +228,7 @@ func (o *Org) User(i int) User {
 			case x < 3:
 				u.UserPolicyList = append(u.UserPolicyList, InlinePolicy{PolicyName: "NoContainers", PolicyDocument: Document{
 					Policy: doc(Statement{Sid: "NoContainers", Effect: "Deny", Action: []string{"ecs:RunTask", "ecs:StartTask", "ecs:CreateService", "ecs:UpdateService"}, Resource: "*"})}})
-			case x < 7:
+			case x < 7 && o.technical(team):
 				inline("deploy-"+tname, pick(r, []policyKind{pkECSDeploy, pkLambdaDeploy}))
 			default:
 				inline(name+"-access", pick(r, []policyKind{pkS3, pkDynamo, pkSelfService, pkSecrets, pkAssumeJump}))

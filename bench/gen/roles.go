@@ -180,7 +180,7 @@ func (o *Org) Role(r int) Role {
 	style := dateStyle(rng)
 	path, name := o.rolePathName(r)
 	team := o.roleTeam(r)
-	dept := o.teamName(team)
+	tname := o.teamName(team)
 	created := randTime(rng, 0, 3600)
 	role := Role{
 		Path: path, RoleName: name, RoleID: o.uniqueID("AROA", domRole, r, 0), Arn: o.arn("role", path, name),
@@ -247,7 +247,7 @@ func (o *Org) Role(r int) Role {
 			st.Condition = mfaCond()
 		}
 		trust = doc(st)
-		res := any("arn:aws:iam::" + acct + ":role/deploy/deployer-" + dept + "-*")
+		res := any("arn:aws:iam::" + acct + ":role/deploy/deployer-" + tname + "-*")
 		if d, ok := o.findTeamRole(rkDeploy, team, h); ok && rng.IntN(2) == 0 {
 			res = o.roleARN(d)
 		}
@@ -282,7 +282,7 @@ func (o *Org) Role(r int) Role {
 			attach(pkECR)
 			if rng.IntN(3) == 0 {
 				role.RolePolicyList = append(role.RolePolicyList, InlinePolicy{PolicyName: "AssumeProdDeploy",
-					PolicyDocument: Document{Policy: doc(Statement{Effect: "Allow", Action: "sts:AssumeRole", Resource: "arn:aws:iam::" + acct + ":role/deploy/prod/prod-deployer-" + dept + "-*"})}})
+					PolicyDocument: Document{Policy: doc(Statement{Effect: "Allow", Action: "sts:AssumeRole", Resource: "arn:aws:iam::" + acct + ":role/deploy/prod/prod-deployer-" + tname + "-*"})}})
 			}
 		} else if team == 0 {
 			role.AttachedManagedPolicies = addAttached(role.AttachedManagedPolicies, awsRef(pick(rng, []int{awsECSFull, awsLambdaFull})))
@@ -320,7 +320,7 @@ func (o *Org) Role(r int) Role {
 		trust = doc(Statement{Effect: "Allow", Principal: map[string]any{"Federated": "arn:aws:iam::" + acct + ":oidc-provider/" + provider},
 			Action: "sts:AssumeRoleWithWebIdentity", Condition: map[string]map[string]any{
 				"StringEquals": {provider + ":aud": "sts.amazonaws.com"},
-				"StringLike":   {provider + ":sub": "repo:example-org/" + dept + "-" + o.app(domRole, r) + ":*"},
+				"StringLike":   {provider + ":sub": "repo:example-org/" + tname + "-" + o.app(domRole, r) + ":*"},
 			}})
 		inline("CIDeploy", pick(rng, []policyKind{pkECSDeploy, pkLambdaDeploy}))
 		attach(pkECR)
@@ -344,7 +344,7 @@ func (o *Org) Role(r int) Role {
 		}
 	}
 	if rng.IntN(5) < 2 {
-		role.Tags = append(role.Tags, Tag{Key: "team", Value: dept}, Tag{Key: "env", Value: pick(rng, []string{"prod", "staging", "dev"})})
+		role.Tags = append(role.Tags, Tag{Key: "team", Value: tname}, Tag{Key: "env", Value: pick(rng, []string{"prod", "staging", "dev"})})
 	}
 	if rng.IntN(10) < 7 {
 		role.RoleLastUsed = RoleLastUsed{LastUsedDate: randTime(rng, 3600, 3900).Format(style), Region: pick(rng, regions)}
