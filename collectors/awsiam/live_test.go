@@ -652,7 +652,7 @@ func TestLiveCollectCancellation(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 10*time.Second { // generous: CI machines are shared
 			t.Errorf("Collect took %s after cancel, want prompt return", d)
 		}
 		if n := len(f.requests()); n != 1 {
@@ -670,7 +670,7 @@ func TestLiveCollectCancellation(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "page timeout") {
 			t.Fatalf("err = %v, want a page timeout wrapping context.DeadlineExceeded", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 10*time.Second { // generous: CI machines are shared
 			t.Errorf("Collect took %s, want about the 100ms page timeout", d)
 		}
 	})

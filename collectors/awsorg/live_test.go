@@ -643,7 +643,7 @@ func TestLiveCollectCancellation(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "ListAccountsForParent") {
 			t.Fatalf("err = %v, want context.Canceled in ListAccountsForParent", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 10*time.Second { // generous: CI machines are shared
 			t.Errorf("Collect took %s after cancel, want prompt return", d)
 		}
 		if n := strings.Count(strings.Join(f.trace(), "\n"), "ListAccountsForParent"); n != 1 {
@@ -661,7 +661,7 @@ func TestLiveCollectCancellation(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "page timeout") || !strings.Contains(err.Error(), "ListPolicies page 1") {
 			t.Fatalf("err = %v, want a ListPolicies page timeout wrapping context.DeadlineExceeded", err)
 		}
-		if d := time.Since(start); d > 3*time.Second {
+		if d := time.Since(start); d > 10*time.Second { // generous: CI machines are shared
 			t.Errorf("Collect took %s, want about the 100ms page timeout", d)
 		}
 	})
