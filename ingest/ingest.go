@@ -54,7 +54,7 @@ func Collect(ctx context.Context, c Collector, extra ...*graph.SourceGraph) ([]*
 		return col.Sources(), err
 	}
 	sources := col.Sources()
-	if err := DeriveAll(sources, extra); err != nil {
+	if err := DeriveAll(ctx, sources, extra); err != nil {
 		return sources, err
 	}
 	return sources, nil
@@ -63,7 +63,7 @@ func Collect(ctx context.Context, c Collector, extra ...*graph.SourceGraph) ([]*
 // DeriveAll derives every collected source. Each sees the other sources of
 // the run and the extra graphs (a source collected now replaces its stored
 // version in the context).
-func DeriveAll(sources, extra []*graph.SourceGraph) error {
+func DeriveAll(ctx context.Context, sources, extra []*graph.SourceGraph) error {
 	deploy, err := catalog.LoadDeploy()
 	if err != nil {
 		return err
@@ -85,7 +85,7 @@ func DeriveAll(sources, extra []*graph.SourceGraph) error {
 				ctxGraphs = append(ctxGraphs, o)
 			}
 		}
-		if err := Derive(g, deploy, ctxGraphs...); err != nil {
+		if err := Derive(ctx, g, deploy, ctxGraphs...); err != nil {
 			return err
 		}
 	}
@@ -93,10 +93,10 @@ func DeriveAll(sources, extra []*graph.SourceGraph) error {
 }
 
 // Derive adds the evaluated edges for one source, by provider.
-func Derive(g *graph.SourceGraph, deploy *catalog.Deploy, others ...*graph.SourceGraph) error {
+func Derive(ctx context.Context, g *graph.SourceGraph, deploy *catalog.Deploy, others ...*graph.SourceGraph) error {
 	switch {
 	case strings.HasPrefix(g.Source, "aws:"):
-		return awspolicy.Derive(g, deploy.AWS, others...)
+		return awspolicy.Derive(ctx, g, deploy.AWS, others...)
 	case strings.HasPrefix(g.Source, "aws-org:"):
 		return nil // structure and SCPs only; applied when accounts are derived
 	}

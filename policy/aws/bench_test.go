@@ -1,6 +1,7 @@
 package aws_test
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,7 +153,7 @@ func BenchmarkDerive(b *testing.B) {
 				g = gengraph.Collected(o)
 				b.StartTimer()
 				t0, c0 := time.Now(), gen.CPUTime()
-				if err := aws.Derive(g, deploy.AWS); err != nil {
+				if err := aws.Derive(context.Background(), g, deploy.AWS); err != nil {
 					b.Fatal(err)
 				}
 				took += time.Since(t0)

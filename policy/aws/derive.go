@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -134,14 +135,14 @@ func DeployCapabilityID(account string) string { return "cap:deploy-container:aw
 // others holds other graphs of the same organisation: the Organizations
 // source (for SCPs) and other AWS accounts (to resolve cross-account trust to
 // concrete principals). It may be empty.
-func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*graph.SourceGraph) error {
+func Derive(ctx context.Context, g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*graph.SourceGraph) error {
 	account := strings.TrimPrefix(g.Source, "aws:")
 	if account == g.Source || account == "" {
 		return fmt.Errorf("derive AWS edges: source %q is not an AWS account", g.Source)
 	}
 	sg := newMultiGraph(g, others...)
 	res := NewResolver(sg)
-	d := &deriver{g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
+	d := &deriver{ctx: ctx, g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
 	for _, n := range g.SortedNodes() {
 		if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
 			d.principals = append(d.principals, n)
@@ -154,6 +155,9 @@ func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*gra
 	for _, n := range d.principals {
 		if n.Kind != graph.NodeRole {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("derive %s: %w", g.Source, err)
 		}
 		services, err := d.roleTrust(n)
 		if err != nil {
@@ -171,6 +175,7 @@ func Derive(g *graph.SourceGraph, recipes []catalog.DeployRecipe, others ...*gra
 }
 
 type deriver struct {
+	ctx        context.Context // checked between principals: a long derive stops on SIGTERM
 	g          *graph.SourceGraph
 	account    string
 	res        *Resolver
@@ -488,6 +493,9 @@ type recipeResult struct {
 func (d *deriver) deploy() error {
 	capID := DeployCapabilityID(d.account)
 	for _, p := range d.principals {
+		if err := d.ctx.Err(); err != nil {
+			return fmt.Errorf("derive %s: %w", d.g.Source, err)
+		}
 		pp := d.policies(p.ID)
 		if len(pp.Incomplete) > 0 {
 			d.incomplete++

@@ -84,6 +84,9 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 		}
 	}
 	for _, a := range d.principals {
+		if err := d.ctx.Err(); err != nil {
+			return err
+		}
 		pp := d.policies(a.ID)
 		vars := d.vars(a)
 		// prepare filters statements for one action once; targets are then

@@ -1,6 +1,9 @@
 package aws
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"permgraph/graph"
@@ -182,5 +185,17 @@ func TestSelfAdminGetsNoPrincipalEdges(t *testing.T) {
 	}
 	if _, ok := hasEdge(g, a, graph.EdgeCanAttachPolicy, DeployCapabilityID(fxAccount)); !ok {
 		t.Fatal("admin should self-escalate")
+	}
+}
+
+func TestDeriveStopsOnCancel(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 50; i++ {
+		f.user(fmt.Sprintf("u%d", i), allow(`"*"`, "*"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Derive(ctx, f.g, mustDeploy(t)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Derive on a cancelled context: err = %v, want context.Canceled", err)
 	}
 }

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"testing"
 
 	"permgraph/catalog"
@@ -93,7 +94,7 @@ func (f *fixture) derive() *graph.SourceGraph {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.must(Derive(f.g, d.AWS))
+	f.must(Derive(context.Background(), f.g, d.AWS))
 	return f.g
 }
 

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"testing"
 
 	"permgraph/graph"
@@ -175,7 +176,7 @@ func TestDeriveAppliesSCPs(t *testing.T) {
 	f.role("task", trustService("ecs-tasks.amazonaws.com"))
 	u := f.user("dev", allow(`"*"`, "*"))
 	d := mustDeploy(t)
-	if err := Derive(f.g, d, o.g); err != nil {
+	if err := Derive(context.Background(), f.g, d, o.g); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := hasEdge(f.g, u, graph.EdgeCan, DeployCapabilityID(fxAccount)); ok {
@@ -192,7 +193,7 @@ func TestSelfEscalationRespectsSCPs(t *testing.T) {
 	o.scp("noecs", "aws:ou:ou-p", `{"Statement":[{"Effect":"Deny","Action":["ecs:*","lambda:*","apprunner:*","batch:*"],"Resource":"*"}]}`)
 	f.role("task", trustService("ecs-tasks.amazonaws.com"))
 	u := f.user("dev", allow(`"iam:PutUserPolicy"`, fxARN("user", "dev")))
-	if err := Derive(f.g, mustDeploy(t), o.g); err != nil {
+	if err := Derive(context.Background(), f.g, mustDeploy(t), o.g); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := hasEdge(f.g, u, graph.EdgeCanAttachPolicy, DeployCapabilityID(fxAccount)); ok {
@@ -220,7 +221,7 @@ func TestCrossAccountTrustResolved(t *testing.T) {
 	}
 	yes := addUser("ops", allow(`"sts:AssumeRole"`, fxARN("role", "Deploy")))
 	no := addUser("dev", allow(`"s3:*"`, "*"))
-	if err := Derive(f.g, mustDeploy(t), other); err != nil {
+	if err := Derive(context.Background(), f.g, mustDeploy(t), other); err != nil {
 		t.Fatal(err)
 	}
 	if e, ok := hasEdge(f.g, yes, graph.EdgeCanAssume, target); !ok || e.Attrs["cross_account"] != "444455556666" {
