@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-cmp/cmp"
 
+	"permgraph/collectors/internal/awstest"
 	"permgraph/graph"
 )
 
@@ -255,29 +255,7 @@ func checkFixtureGraph(t *testing.T, col *graph.Collection) {
 // IMDS, no endpoint or retry overrides.
 func setAWSTestEnv(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE":                        filepath.Join(dir, "no-such-config"),
-		"AWS_SHARED_CREDENTIALS_FILE":            filepath.Join(dir, "no-such-credentials"),
-		"AWS_ACCESS_KEY_ID":                      testAccessKey,
-		"AWS_SECRET_ACCESS_KEY":                  testSecretKey,
-		"AWS_SESSION_TOKEN":                      "",
-		"AWS_PROFILE":                            "",
-		"AWS_DEFAULT_PROFILE":                    "",
-		"AWS_REGION":                             "",
-		"AWS_DEFAULT_REGION":                     "",
-		"AWS_ENDPOINT_URL":                       "",
-		"AWS_ENDPOINT_URL_IAM":                   "",
-		"AWS_MAX_ATTEMPTS":                       "",
-		"AWS_RETRY_MODE":                         "",
-		"AWS_CA_BUNDLE":                          "",
-		"AWS_WEB_IDENTITY_TOKEN_FILE":            "",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_EC2_METADATA_DISABLED":              "true",
-	} {
-		t.Setenv(k, v)
-	}
+	awstest.Isolate(t, testAccessKey, testSecretKey, "")
 }
 
 // liveTest is one test's client, logger and captured log text.
@@ -295,7 +273,7 @@ func newLiveTest(t *testing.T, f *fakeIAM, o LiveOptions) *liveTest {
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.EndpointURL = f.srv.URL
-	o.HTTPClient = f.srv.Client()
+	o.HTTPClient = awstest.Client(f.srv)
 	o.Logger = logger
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = time.Millisecond

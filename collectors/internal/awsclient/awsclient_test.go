@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"permgraph/collectors/internal/awstest"
 )
 
 const (
@@ -31,29 +32,7 @@ const (
 // test credentials, no config files, no region, no endpoint overrides.
 func setAWSTestEnv(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE":                        filepath.Join(dir, "no-such-config"),
-		"AWS_SHARED_CREDENTIALS_FILE":            filepath.Join(dir, "no-such-credentials"),
-		"AWS_ACCESS_KEY_ID":                      testAccessKey,
-		"AWS_SECRET_ACCESS_KEY":                  testSecretKey,
-		"AWS_SESSION_TOKEN":                      "",
-		"AWS_PROFILE":                            "",
-		"AWS_DEFAULT_PROFILE":                    "",
-		"AWS_REGION":                             "",
-		"AWS_DEFAULT_REGION":                     "",
-		"AWS_ENDPOINT_URL":                       "",
-		"AWS_ENDPOINT_URL_STS":                   "",
-		"AWS_MAX_ATTEMPTS":                       "",
-		"AWS_RETRY_MODE":                         "",
-		"AWS_CA_BUNDLE":                          "",
-		"AWS_WEB_IDENTITY_TOKEN_FILE":            "",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_EC2_METADATA_DISABLED":              "true",
-	} {
-		t.Setenv(k, v)
-	}
+	awstest.Isolate(t, testAccessKey, testSecretKey, "")
 }
 
 func TestLoadConfigRejectsBadOptions(t *testing.T) {
