@@ -32,7 +32,7 @@ type DeployRecipe struct {
 	// userAssignedIdentities/assign/action, GCP iam.serviceAccounts.actAs),
 	// evaluated separately from the recipe.
 	Identity string `yaml:"identity" json:"identity,omitempty"`
-	Source     string   `yaml:"source" json:"source"`
+	Source   string `yaml:"source" json:"source"`
 }
 
 // Deploy is the deploy-container catalog by cloud.
