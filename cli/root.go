@@ -101,8 +101,9 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newDemoCommand(g),
 		newDetectCommand(g),
 		newAlertsCommand(g),
+		newDiffCommand(g),
 	)
-	for _, name := range []string{"snapshot", "diff", "report", "emulate", "validate", "serve"} {
+	for _, name := range []string{"snapshot", "report", "emulate", "validate", "serve"} {
 		root.AddCommand(notBuilt(name))
 	}
 	return root

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,14 +47,7 @@ func newSnapshotsCommand(g *globalOptions) *cobra.Command {
 			}
 			return renderManifests(g, []graph.Manifest{m}, true)
 		},
-	}, &cobra.Command{
-		Use:                "prune",
-		Short:              "(not built yet)",
-		DisableFlagParsing: true,
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("snapshots prune is not built yet in this version of permgraph")
-		},
-	})
+	}, newPruneCommand(g))
 	return cmd
 }
 
@@ -89,4 +83,92 @@ func renderManifests(g *globalOptions, ms []graph.Manifest, detail bool) error {
 			fmt.Sprint(m.Added), fmt.Sprint(m.Removed), fmt.Sprint(m.Changed), notes)
 	}
 	return t.render(g.stdout, g.Output)
+}
+
+type pruneOptions struct {
+	Keep      int
+	OlderThan string
+	DryRun    bool
+}
+
+func newPruneCommand(g *globalOptions) *cobra.Command {
+	var o pruneOptions
+	cmd := &cobra.Command{
+		Use:   "prune --keep N | --older-than DURATION",
+		Short: "Remove old snapshots and reclaim their space (the latest of each source always stays)",
+		Example: `  permgraph snapshots prune --keep 30
+  permgraph snapshots prune --older-than 90d --dry-run`,
+		Args: exactArgs(0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			po := graph.PruneOptions{Keep: o.Keep, DryRun: o.DryRun}
+			if o.OlderThan != "" {
+				d, err := parseDuration(o.OlderThan)
+				if err != nil {
+					return err
+				}
+				po.OlderThan = d
+			}
+			if po.Keep <= 0 && po.OlderThan <= 0 {
+				return usagef("snapshots prune: give --keep N (N >= 1) and/or --older-than DURATION")
+			}
+			st, err := g.openWrite(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := st.Prune(cmd.Context(), po)
+			if err != nil {
+				return err
+			}
+			if g.Output == "json" {
+				if res.Removed == nil {
+					res.Removed = []graph.Manifest{}
+				}
+				return writeJSON(g.stdout, res)
+			}
+			verb := "removed"
+			if o.DryRun {
+				verb = "would remove"
+			}
+			fmt.Fprintf(g.stdout, "%s %d snapshot(s); store %s -> %s (items rewritten %d, deleted %d, change logs deleted %d)\n",
+				verb, len(res.Removed), humanBytes(res.BytesBefore), humanBytes(res.BytesAfter), res.ItemsRewritten, res.ItemsDeleted, res.LogsDeleted)
+			if len(res.Removed) > 0 {
+				return renderManifests(g, res.Removed, false)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Keep, "keep", 0, "keep the newest N complete snapshots per source")
+	f.StringVar(&o.OlderThan, "older-than", "", "remove snapshots older than this (e.g. 720h, 90d)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "list what would be removed; change nothing")
+	return cmd
+}
+
+// parseDuration accepts Go durations plus a day suffix ("90d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, usagef("bad duration %q: want e.g. 90d or 720h", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, usagef("bad duration %q: want e.g. 90d or 720h", s)
+	}
+	return d, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -32,3 +32,12 @@ func mapFile(path string) (data []byte, unmap func(), err error) {
 	}
 	return data, func() { _ = syscall.Munmap(data) }, nil
 }
+
+// diskBytes is the space a file occupies on disk (Badger preallocates
+// sparse value-log files, so the apparent size overstates it).
+func diskBytes(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
