@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"permgraph/collectors/awsiam"
-	"permgraph/collectors/awsorg"
+	"permgraph/collectors/all"
+	"permgraph/config"
 	"permgraph/graph"
 	"permgraph/ingest"
 )
@@ -84,7 +84,8 @@ func runCollectAWS(ctx context.Context, g *globalOptions, o collectAWSOptions) e
 }
 
 // awsCollector builds the collector for the flags: files, an organisation
-// fan-out, or one live account.
+// fan-out, or one live account (collectors/all does the work for both the
+// flags and permgraph.yaml).
 func awsCollector(ctx context.Context, g *globalOptions, o collectAWSOptions) (ingest.Collector, string, error) {
 	offline := len(o.From) > 0 || o.OrgFrom != ""
 	if offline && (o.Profile != "" || o.EndpointURL != "" || o.Org || o.OrgRole != "") {
@@ -93,47 +94,12 @@ func awsCollector(ctx context.Context, g *globalOptions, o collectAWSOptions) (i
 	if o.OrgRole != "" && !o.Org {
 		return nil, "", usagef("--org-role needs --org")
 	}
-	if offline {
-		var m ingest.Multi
-		if o.OrgFrom != "" {
-			m = append(m, &awsorg.FileCollector{Path: o.OrgFrom, Logger: g.logger})
-		}
-		for _, f := range o.From {
-			m = append(m, &awsiam.FileCollector{Path: f, Logger: g.logger, AllowTruncated: o.AllowTruncated})
-		}
-		hint := "aws:unknown-account"
-		if len(o.From) == 0 {
-			hint = "aws-org:unknown"
-		}
-		return m, hint, nil
-	}
-	iamClient := func(ctx context.Context, assume string) (*awsiam.LiveCollector, error) {
-		client, err := awsiam.NewLiveClient(ctx, awsiam.LiveOptions{Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, Logger: g.logger, AssumeRoleARN: assume})
-		if err != nil {
-			return nil, fmt.Errorf("collect aws: %w", err)
-		}
-		return &awsiam.LiveCollector{Client: client, Logger: g.logger}, nil
-	}
-	if !o.Org {
-		c, err := iamClient(ctx, "")
-		return c, "aws:unknown-account", err
-	}
-	orgClient, err := awsorg.NewLiveClient(ctx, awsorg.LiveOptions{Profile: o.Profile, Region: o.Region, Logger: g.logger})
+	b, err := all.Build(ctx, config.Source{Type: "aws", From: o.From, OrgFrom: o.OrgFrom, Org: o.Org, OrgRole: o.OrgRole,
+		Accounts: o.Accounts, Profile: o.Profile, Region: o.Region, EndpointURL: o.EndpointURL, AllowTruncated: o.AllowTruncated}, g.logger)
 	if err != nil {
-		return nil, "", fmt.Errorf("collect aws --org: %w", err)
+		return nil, "", fmt.Errorf("collect aws: %w", err)
 	}
-	org := &awsorg.LiveCollector{Client: orgClient, Logger: g.logger}
-	if o.OrgRole == "" {
-		own, err := iamClient(ctx, "")
-		if err != nil {
-			return nil, "", err
-		}
-		return ingest.Multi{org, own}, "aws-org:unknown", nil
-	}
-	fan := &ingest.OrgFanOut{Org: org, Accounts: o.Accounts, Account: func(ctx context.Context, account string) (ingest.Collector, error) {
-		return iamClient(ctx, fmt.Sprintf("arn:aws:iam::%s:role/%s", account, o.OrgRole))
-	}}
-	return fan, "aws-org:unknown", nil
+	return b.Collector, b.Hint, nil
 }
 
 func printManifests(g *globalOptions, ms []graph.Manifest) {

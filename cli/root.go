@@ -102,8 +102,9 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newDetectCommand(g),
 		newAlertsCommand(g),
 		newDiffCommand(g),
+		newSnapshotCommand(g),
 	)
-	for _, name := range []string{"snapshot", "report", "emulate", "validate", "serve"} {
+	for _, name := range []string{"report", "emulate", "validate", "serve"} {
 		root.AddCommand(notBuilt(name))
 	}
 	return root

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"permgraph/config"
 	"permgraph/graph"
 )
 
@@ -147,16 +147,9 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
 
 // parseDuration accepts Go durations plus a day suffix ("90d").
 func parseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 {
-			return 0, usagef("bad duration %q: want e.g. 90d or 720h", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, usagef("bad duration %q: want e.g. 90d or 720h", s)
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return 0, usagef("%v", err)
 	}
 	return d, nil
 }

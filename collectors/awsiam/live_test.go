@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-cmp/cmp"
 
-	"permgraph/collectors/internal/awstest"
+	"permgraph/internal/awstest"
 	"permgraph/graph"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/google/go-cmp/cmp"
 
-	"permgraph/collectors/internal/awstest"
+	"permgraph/internal/awstest"
 	"permgraph/graph"
 )
 

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"permgraph/collectors/internal/awstest"
+	"permgraph/internal/awstest"
 )
 
 const (
