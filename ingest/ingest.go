@@ -15,6 +15,7 @@ import (
 	"permgraph/catalog"
 	"permgraph/graph"
 	awspolicy "permgraph/policy/aws"
+	azurepolicy "permgraph/policy/azure"
 )
 
 // Collector is the shape every collector shares.
@@ -92,19 +93,38 @@ func DeriveAll(ctx context.Context, sources, extra []*graph.SourceGraph) error {
 	return nil
 }
 
-// Derive adds the evaluated edges for one source, by provider.
+// Derive adds the evaluated edges for one source, by provider. Each
+// evaluator sees only the context graphs it understands: AWS accounts see
+// the organisation and other accounts; Google sees Azure (for SameIdentity
+// links by verified email).
 func Derive(ctx context.Context, g *graph.SourceGraph, deploy *catalog.Deploy, others ...*graph.SourceGraph) error {
 	switch {
 	case strings.HasPrefix(g.Source, "aws:"):
-		return awspolicy.Derive(ctx, g, deploy.AWS, others...)
+		return awspolicy.Derive(ctx, g, deploy.AWS, withPrefix(others, "aws:", "aws-org:")...)
 	case strings.HasPrefix(g.Source, "aws-org:"):
 		return nil // structure and SCPs only; applied when accounts are derived
+	case strings.HasPrefix(g.Source, "azure:"):
+		return azurepolicy.Derive(ctx, g, deploy.Azure, withPrefix(others, "azure:")...)
 	}
 	return fmt.Errorf("derive: no evaluator for source %q", g.Source)
 }
 
-// contextFrom loads the latest complete snapshots of AWS sources (accounts
-// and organisations) from the store, for cross-account and SCP evaluation.
+func withPrefix(gs []*graph.SourceGraph, prefixes ...string) []*graph.SourceGraph {
+	var out []*graph.SourceGraph
+	for _, g := range gs {
+		for _, p := range prefixes {
+			if strings.HasPrefix(g.Source, p) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// contextFrom loads the latest complete snapshots that other sources'
+// derivation reads: AWS accounts and organisations (cross-account trust,
+// SCPs) and Azure tenants (SameIdentity from Google).
 func contextFrom(ctx context.Context, st Store, at time.Time) ([]*graph.SourceGraph, error) {
 	r, ok := st.(contextReader)
 	if !ok {
@@ -116,7 +136,7 @@ func contextFrom(ctx context.Context, st Store, at time.Time) ([]*graph.SourceGr
 	}
 	var out []*graph.SourceGraph
 	for _, m := range ms {
-		if !strings.HasPrefix(m.Source, "aws:") && !strings.HasPrefix(m.Source, "aws-org:") {
+		if !strings.HasPrefix(m.Source, "aws:") && !strings.HasPrefix(m.Source, "aws-org:") && !strings.HasPrefix(m.Source, "azure:") {
 			continue
 		}
 		g, err := r.ReadSnapshot(ctx, m)
