@@ -202,3 +202,73 @@ func TestDiffCostFollowsChange(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// BenchmarkDiff: the same 100-edge change in organisations of growing size.
+// Changes + Diff time stays flat while the graph grows (the latest view is
+// loaded from the cache file, as the CLI does).
+func BenchmarkDiff(b *testing.B) {
+	for _, users := range []int{10_000, 100_000} {
+		b.Run("users="+strconv.Itoa(users), func(b *testing.B) {
+			ctx := context.Background()
+			dir := filepath.Join(b.TempDir(), "db")
+			st, err := graph.Open(ctx, dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			build := func(round int) *graph.SourceGraph {
+				g := graph.NewSourceGraph("azure:t")
+				groups := users / 20
+				for i := 0; i < groups; i++ {
+					g.AddNode(graph.Node{ID: "entra:group:g" + strconv.Itoa(i), Kind: graph.NodeGroup, Name: "g" + strconv.Itoa(i)})
+					if i%10 == 0 {
+						c := "cap:deploy-container:azure:sub:s" + strconv.Itoa(i)
+						g.AddNode(graph.Node{ID: c, Kind: graph.NodeCapability, Attrs: map[string]string{"capability": "deploy-container", "cloud": "azure", "scope": "s" + strconv.Itoa(i)}})
+						g.AddEdge(graph.Edge{From: "entra:group:g" + strconv.Itoa(i), Kind: graph.EdgeCan, To: c, Evidence: []graph.Evidence{{Source: "ra" + strconv.Itoa(i)}}})
+					}
+				}
+				for i := 0; i < users; i++ {
+					u := "entra:user:u" + strconv.Itoa(i)
+					g.AddNode(graph.Node{ID: u, Kind: graph.NodeUser, Name: "u" + strconv.Itoa(i)})
+					grp := i % groups
+					if round > 0 && i < 100 {
+						grp = (grp + 1) % groups // 100 users move group: 100 removed + 100 added edges
+					}
+					g.AddEdge(graph.Edge{From: u, Kind: graph.EdgeMemberOf, To: "entra:group:g" + strconv.Itoa(grp)})
+				}
+				return g
+			}
+			m1, err := st.WriteSnapshot(ctx, build(0), time.Unix(1000, 0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m2, err := st.WriteSnapshot(ctx, build(1), time.Unix(2000, 0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			v, err := graph.LoadLatestView(ctx, dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				fwd, err := st.Changes(ctx, m2.Source, m1.Seq, m2.Seq)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bwd, err := st.Changes(ctx, m2.Source, m2.Seq, m1.Seq)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := Diff(ctx, v, []SourceChange{{Source: m2.Source, From: m1, To: m2, Forward: fwd, Backward: bwd}}, DiffOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Edges.Added) != 100 {
+					b.Fatalf("added %d edges", len(res.Edges.Added))
+				}
+			}
+			b.StopTimer()
+			st.Close()
+		})
+	}
+}
