@@ -16,6 +16,7 @@ import (
 	"permgraph/graph"
 	awspolicy "permgraph/policy/aws"
 	azurepolicy "permgraph/policy/azure"
+	gcppolicy "permgraph/policy/gcp"
 )
 
 // Collector is the shape every collector shares.
@@ -105,8 +106,19 @@ func Derive(ctx context.Context, g *graph.SourceGraph, deploy *catalog.Deploy, o
 		return nil // structure and SCPs only; applied when accounts are derived
 	case strings.HasPrefix(g.Source, "azure:"):
 		return azurepolicy.Derive(ctx, g, deploy.Azure, withPrefix(others, "azure:")...)
+	case strings.HasPrefix(g.Source, "google:"):
+		return gcppolicy.Derive(ctx, g, deploy.GCP, withPrefix(others, "google:", "azure:")...)
 	}
 	return fmt.Errorf("derive: no evaluator for source %q", g.Source)
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func withPrefix(gs []*graph.SourceGraph, prefixes ...string) []*graph.SourceGraph {
@@ -122,10 +134,38 @@ func withPrefix(gs []*graph.SourceGraph, prefixes ...string) []*graph.SourceGrap
 	return out
 }
 
-// contextFrom loads the latest complete snapshots that other sources'
-// derivation reads: AWS accounts and organisations (cross-account trust,
-// SCPs) and Azure tenants (SameIdentity from Google).
-func contextFrom(ctx context.Context, st Store, at time.Time) ([]*graph.SourceGraph, error) {
+// deriveWithContext opens the store briefly to read the context snapshots
+// the collected sources need, then derives them.
+func deriveWithContext(ctx context.Context, open Opener, sources []*graph.SourceGraph, at time.Time) error {
+	st, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	stored, err := contextFrom(ctx, st, at, sources)
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close store: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	return DeriveAll(ctx, sources, stored)
+}
+
+// contextPrefixes says which stored sources the derivation of a source of
+// each provider reads.
+func contextPrefixes(source string) []string {
+	switch {
+	case strings.HasPrefix(source, "aws:"), strings.HasPrefix(source, "aws-org:"):
+		return []string{"aws:", "aws-org:"} // cross-account trust, SCPs
+	case strings.HasPrefix(source, "google:"):
+		return []string{"azure:"} // SameIdentity by verified email
+	}
+	return nil
+}
+
+// contextFrom loads the latest complete snapshots (at or before at) that
+// the derivation of sources reads, skipping the sources being written.
+func contextFrom(ctx context.Context, st Store, at time.Time, sources []*graph.SourceGraph) ([]*graph.SourceGraph, error) {
 	r, ok := st.(contextReader)
 	if !ok {
 		return nil, nil
@@ -134,9 +174,15 @@ func contextFrom(ctx context.Context, st Store, at time.Time) ([]*graph.SourceGr
 	if err != nil {
 		return nil, fmt.Errorf("load context snapshots: %w", err)
 	}
+	fresh := map[string]bool{}
+	var prefixes []string
+	for _, g := range sources {
+		fresh[g.Source] = true
+		prefixes = append(prefixes, contextPrefixes(g.Source)...)
+	}
 	var out []*graph.SourceGraph
 	for _, m := range ms {
-		if !strings.HasPrefix(m.Source, "aws:") && !strings.HasPrefix(m.Source, "aws-org:") && !strings.HasPrefix(m.Source, "azure:") {
+		if fresh[m.Source] || !hasAnyPrefix(m.Source, prefixes) {
 			continue
 		}
 		g, err := r.ReadSnapshot(ctx, m)
@@ -166,25 +212,19 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := open(ctx)
-	if err != nil {
-		return nil, err
+	// Collect without the store: a long collection never holds its lock.
+	col := graph.NewCollection()
+	collectErr := c.Collect(ctx, col)
+	sources := col.Sources()
+	if collectErr == nil {
+		collectErr = deriveWithContext(ctx, open, sources, at)
 	}
-	stored, err := contextFrom(ctx, st, at)
-	if cerr := st.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close store: %w", cerr)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sources, collectErr := Collect(ctx, c, stored...)
-	stored = nil // let the context graphs go before writing
 	// A cancelled ctx must not stop us recording why the run failed.
 	wctx := ctx
 	if collectErr != nil {
 		wctx = context.WithoutCancel(ctx)
 	}
-	st, err = open(wctx)
+	st, err := open(wctx)
 	if err != nil {
 		return nil, errors.Join(collectErr, err)
 	}
