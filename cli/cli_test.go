@@ -208,3 +208,24 @@ func TestDetectStoresAlertsAndFailOn(t *testing.T) {
 		t.Fatalf("no critical alert: exit %d", code)
 	}
 }
+
+// detect --config permgraph.yaml: the snapshot job's own identities (its
+// detection.collectors) are expected to enumerate groups, so R01 stays quiet
+// for them while the rest of the incident still alerts.
+func TestDetectJobConfigSuppressesCollectors(t *testing.T) {
+	db := collected(t)
+	trail := "../testdata/sample-org/cloudtrail-incident.jsonl"
+	cfg := filepath.Join(t.TempDir(), "permgraph.yaml")
+	os.WriteFile(cfg, []byte("sources: [{type: aws, from: [x.json]}]\ndetection:\n  collectors: [\"arn:aws:iam::111122223333:user/ops/gina\"]\n"), 0o600)
+	code, out, stderr := run(t, "--db", db, "detect", trail, "--no-store")
+	if code != 0 || !strings.Contains(out, `"rule":"R01"`) {
+		t.Fatalf("without config: exit %d, R01 expected\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, "--db", db, "detect", trail, "--no-store", "--config", cfg)
+	if code != 0 || strings.Contains(out, `"rule":"R01"`) {
+		t.Fatalf("with the job's identity in permgraph.yaml: exit %d, want no R01\n%s\n%s", code, out, stderr)
+	}
+	if code, _, stderr := run(t, "--db", db, "detect", trail, "--config", filepath.Join(t.TempDir(), "none.yaml")); code != 2 {
+		t.Fatalf("missing config: exit %d\n%s", code, stderr)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"permgraph/config"
 	"permgraph/detect/alertstore"
 	"permgraph/detect/read"
 	"permgraph/detect/rules"
@@ -27,6 +28,8 @@ type detectOptions struct {
 	FailOn  string
 	Config  string
 	NoStore bool
+	// JobConfig is permgraph.yaml (its detection section).
+	JobConfig string
 }
 
 // alertsError carries exit code 3.
@@ -64,6 +67,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 3 if an alert at or above this severity fires (info, low, medium, high, critical)")
 	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors, params, disabled; docs/detection.md)")
 	f.BoolVar(&o.NoStore, "no-store", false, "do not keep alerts in the alert store (<db>/alerts)")
+	f.StringVar(&o.JobConfig, "config", "", "permgraph.yaml: its detection.collectors (the snapshot job's identities) and approved_deployers are added to the rules config")
 	return cmd
 }
 
@@ -84,6 +88,16 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 		}
 		if err := yaml.Unmarshal(b, &cfg); err != nil {
 			return fmt.Errorf("detect: rules config %s: %w", o.Config, err)
+		}
+	}
+	if o.JobConfig != "" {
+		jc, err := config.Load(o.JobConfig)
+		if err != nil {
+			return usageError{fmt.Errorf("detect: %w", err)}
+		}
+		if jc.Detection != nil {
+			cfg.Collectors = append(cfg.Collectors, jc.Detection.Collectors...)
+			cfg.ApprovedDeployers = append(cfg.ApprovedDeployers, jc.Detection.ApprovedDeployers...)
 		}
 	}
 	if o.Follow && len(args) != 1 {
