@@ -47,7 +47,8 @@ func TestExitCodes(t *testing.T) {
 		{"before first snapshot", []string{"--db", db, "who-can", "deploy", "--at", "2025-01-01"}, 1, "no complete snapshot"},
 		{"bad time", []string{"--db", db, "who-can", "deploy", "--at", "yesterday"}, 2, "bad time"},
 		{"not built", []string{"--db", db, "report"}, 1, "not built yet"},
-		{"azure not collected", []string{"--db", db, "who-can", "deploy", "--cloud", "azure"}, 1, "not built yet"},
+		{"k8s not collected", []string{"--db", db, "who-can", "deploy", "--cloud", "k8s"}, 1, "not collected yet"},
+		{"azure, none collected", []string{"--db", db, "who-can", "deploy", "--cloud", "azure"}, 0, "0 principal"},
 		{"bad permission", []string{"--db", db, "who-can", "RunTask"}, 1, "want a permission"},
 	}
 	for _, tt := range tests {

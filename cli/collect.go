@@ -65,7 +65,7 @@ the caller's own account's IAM is collected.`,
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "IAM endpoint override (GovCloud, China, private endpoints)")
 	f.BoolVar(&o.AllowTruncated, "allow-truncated", false, "store an export with IsTruncated=true as an incomplete snapshot instead of refusing it")
 	f.StringVar(&o.At, "at", "", "snapshot time (RFC 3339; default now), for backfilling from old exports")
-	cmd.AddCommand(aws)
+	cmd.AddCommand(aws, newCollectAzureCommand(g), newCollectGoogleCommand(g))
 	return cmd
 }
 

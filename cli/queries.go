@@ -95,8 +95,8 @@ func runWhoCan(ctx context.Context, g *globalOptions, what string, o whoCanOptio
 		if o.Resource != "" {
 			return usagef("--resource applies to a permission, not to deploy (use --scope)")
 		}
-		if c := lower(o.Cloud); c != "" && c != "aws" {
-			return fmt.Errorf("who-can deploy --cloud %s: the %s collector is not built yet; only AWS data can be collected so far", c, c)
+		if c := lower(o.Cloud); c == "k8s" {
+			return fmt.Errorf("who-can deploy --cloud k8s: Kubernetes RBAC is not collected yet; cluster deploy rights granted through AWS, Azure and GCP IAM appear under those clouds")
 		}
 		res, err = queries.WhoCanDeploy(v, qo)
 	} else {

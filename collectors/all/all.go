@@ -38,7 +38,9 @@ func build(ctx context.Context, s config.Source, log *slog.Logger) (Built, error
 	switch s.Type {
 	case "aws":
 		return buildAWS(ctx, s, log)
-	case "azure", "google":
+	case "google":
+		return buildGoogle(ctx, s, log)
+	case "azure":
 		return Built{}, fmt.Errorf("source %s: the %s collector is not built yet in this version of permgraph", s.Label(), s.Type)
 	}
 	return Built{}, fmt.Errorf("source %s: unknown type %q", s.Label(), s.Type)

@@ -118,7 +118,7 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 		used += n
 	}
 	if used == 0 {
-		return fmt.Errorf("gcpiam: no GCP IAM data in %s (want gcp.jsonl from --save-raw, a Cloud Asset Inventory export *.jsonl, or <scope>.iam.json files; see docs/offline.md)", f.dir)
+		return fmt.Errorf("gcpiam: %w in %s (want gcp.jsonl from --save-raw, a Cloud Asset Inventory export *.jsonl, or <scope>.iam.json files; see docs/offline.md)", ErrNoData, f.dir)
 	}
 	f.log.Info("gcpiam: imported GCP IAM", "dir", f.dir, "records", used, "folders", em.counts.Folders,
 		"projects", em.counts.Projects, "service_accounts", em.counts.ServiceAccounts,

@@ -38,6 +38,10 @@ const (
 // ErrPermissionDenied marks a fatal 401/403 on the organization itself.
 var ErrPermissionDenied = errors.New("permission denied")
 
+// ErrNoData is returned (wrapped) by File when a directory holds no GCP IAM
+// data at all (a Workspace-only export).
+var ErrNoData = errors.New("no GCP IAM data")
+
 // Operation names, shared by the live warnings and their replay from a
 // capture so both produce the same text.
 const (
