@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-cmp/cmp"
 
-	"permgraph/internal/awstest"
 	"permgraph/graph"
+	"permgraph/internal/awstest"
 )
 
 // These tests run the real SDK client (signing, retryer, paginator, awsQuery
