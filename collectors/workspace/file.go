@@ -121,7 +121,7 @@ var errFound = errors.New("found")
 // run did, whatever order the pages were written in. Pages are streamed:
 // only the id sets are kept between passes.
 func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
-	files, err := rawcapture.Files(f.dir)
+	files, err := rawcapture.CaptureFiles(f.dir)
 	if err != nil {
 		return fmt.Errorf("workspace: %w", err)
 	}

@@ -213,3 +213,46 @@ func Segment(path string, i int) string {
 	}
 	return xs[i]
 }
+
+// CaptureFiles lists the *.jsonl files in dir whose first record is a
+// captured page ({"url":..., "status":...}), so a directory may also hold
+// other JSON-lines exports (Cloud Asset Inventory) next to a capture.
+func CaptureFiles(dir string) ([]string, error) {
+	all, err := Files(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range all {
+		if isCapture(f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func isCapture(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return true // let Each report the error with its location
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 {
+			var p struct {
+				URL    *string `json:"url"`
+				Status *int    `json:"status"`
+			}
+			if json.Unmarshal(line, &p) != nil {
+				return false
+			}
+			return p.URL != nil && p.Status != nil
+		}
+		if err != nil {
+			return false
+		}
+	}
+}

@@ -102,3 +102,14 @@ func TestMatchPath(t *testing.T) {
 		t.Error("Segment")
 	}
 }
+
+func TestCaptureFilesSkipsOtherJSONLines(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "directory.jsonl"), []byte("\n{\"url\":\"https://x/a\",\"status\":200,\"body\":{}}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "cai.jsonl"), []byte(`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project"}`+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "empty.jsonl"), nil, 0o600)
+	got, err := CaptureFiles(dir)
+	if err != nil || len(got) != 1 || filepath.Base(got[0]) != "directory.jsonl" {
+		t.Fatalf("CaptureFiles = %v, %v", got, err)
+	}
+}
