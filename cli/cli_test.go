@@ -181,7 +181,9 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"who-can deploy", "alice", "bob -CanAssume-> JumpRole -CanAssume-> DeployRole", "evidence:", "frank -CanUpdateTrust-> DeployRole", "R01", "R05", "R10"} {
+	for _, want := range []string{"who-can deploy", "alice", "bob -CanAssume-> JumpRole -CanAssume-> DeployRole", "evidence:", "frank -CanUpdateTrust-> DeployRole", "R01", "R05", "R10",
+		"== day 2", "who-can deploy --cloud gcp", "Jane Park -MemberOf-> ML leads -MemberOf-> ML team", "Alice Ng -CanPassRole-> Cloud Run deployer",
+		"Leo Ruiz gained deploy-container on gcp ml-prod via MemberOf ML leads added"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

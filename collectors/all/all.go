@@ -41,7 +41,7 @@ func build(ctx context.Context, s config.Source, log *slog.Logger) (Built, error
 	case "google":
 		return buildGoogle(ctx, s, log)
 	case "azure":
-		return Built{}, fmt.Errorf("source %s: the %s collector is not built yet in this version of permgraph", s.Label(), s.Type)
+		return buildAzure(ctx, s, log)
 	}
 	return Built{}, fmt.Errorf("source %s: unknown type %q", s.Label(), s.Type)
 }
