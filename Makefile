@@ -26,6 +26,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(FUZZTIME) ./policy/aws/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportOrg$$' -fuzztime $(FUZZTIME) ./collectors/awsorg/
+	$(GO) test -run '^$$' -fuzz '^FuzzEntraPage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./collectors/entra/
+	$(GO) test -run '^$$' -fuzz '^FuzzAzureRBACFile$$' -fuzztime $(FUZZTIME) ./collectors/azurerbac/
+	$(GO) test -run '^$$' -fuzz '^FuzzAzureMatch$$' -fuzztime $(FUZZTIME) ./policy/azure/
+	$(GO) test -run '^$$' -fuzz '^FuzzWorkspacePage$$' -fuzztime $(FUZZTIME) ./collectors/workspace/
+	$(GO) test -run '^$$' -fuzz '^FuzzGCPIAMFile$$' -fuzztime $(FUZZTIME) ./collectors/gcpiam/
+	$(GO) test -run '^$$' -fuzz '^FuzzGCPPolicy$$' -fuzztime $(FUZZTIME) ./policy/gcp/
 	$(GO) test -run '^$$' -fuzz '^FuzzCloudTrail$$' -fuzztime $(FUZZTIME) ./detect/cloudtrail/
 	$(GO) test -run '^$$' -fuzz '^FuzzAzureActivity$$' -fuzztime $(FUZZTIME) ./detect/azureactivity/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraphActivity$$' -fuzztime $(FUZZTIME) ./detect/graphactivity/
