@@ -25,6 +25,9 @@ type collectCloudOptions struct {
 	AdminEmail    string
 	Org           string
 	Projects      []string
+	DirEndpoint   string
+	CRMEndpoint   string
+	IAMEndpoint   string
 }
 
 func newCollectAzureCommand(g *globalOptions) *cobra.Command {
@@ -82,7 +85,7 @@ exports (docs/offline.md). Read-only permissions: docs/permissions.md.`,
 		Args: exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s := config.Source{Type: "google", Customer: o.Customer, AdminEmail: o.AdminEmail, GCPOrg: o.Org, Projects: o.Projects,
-				TokenFile: o.TokenFile, SaveRaw: o.SaveRaw}
+				TokenFile: o.TokenFile, SaveRaw: o.SaveRaw, DirectoryEndpoint: o.DirEndpoint, ResourceManagerEndpoint: o.CRMEndpoint, IAMEndpoint: o.IAMEndpoint}
 			return runCollectCloud(cmd.Context(), g, s, o)
 		},
 	}
@@ -95,6 +98,9 @@ exports (docs/offline.md). Read-only permissions: docs/permissions.md.`,
 	f.StringVar(&o.Org, "org", "", "GCP organization id (organizations/N or N)")
 	f.StringArrayVar(&o.Projects, "project", nil, "only these GCP projects (repeatable)")
 	f.StringVar(&o.TokenFile, "token-file", "", "file holding a Google access token (env PERMGRAPH_GOOGLE_TOKEN)")
+	f.StringVar(&o.DirEndpoint, "directory-endpoint", "", "Admin SDK Directory API base URL override")
+	f.StringVar(&o.CRMEndpoint, "resourcemanager-endpoint", "", "Cloud Resource Manager API base URL override")
+	f.StringVar(&o.IAMEndpoint, "iam-endpoint", "", "IAM API base URL override")
 	return cmd
 }
 

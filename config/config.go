@@ -85,10 +85,15 @@ type Source struct {
 	ARMEndpoint   string   `yaml:"arm_endpoint"`
 
 	// google
-	Customer   string   `yaml:"customer"`
-	AdminEmail string   `yaml:"admin_email"`
-	GCPOrg     string   `yaml:"gcp_org"`
-	Projects   []string `yaml:"projects"`
+	// DirectoryEndpoint, ResourceManagerEndpoint and IAMEndpoint override
+	// the Google API base URLs (private endpoints, proxies).
+	DirectoryEndpoint       string   `yaml:"directory_endpoint"`
+	ResourceManagerEndpoint string   `yaml:"resourcemanager_endpoint"`
+	IAMEndpoint             string   `yaml:"iam_endpoint"`
+	Customer                string   `yaml:"customer"`
+	AdminEmail              string   `yaml:"admin_email"`
+	GCPOrg                  string   `yaml:"gcp_org"`
+	Projects                []string `yaml:"projects"`
 
 	// SaveRaw keeps a raw capture of every API page (azure, google) in
 	// this directory, for offline replay.
@@ -220,12 +225,12 @@ func (s *Source) validate() error {
 		if s.Account != "" && !regexp.MustCompile(`^[0-9]{12}$`).MatchString(s.Account) {
 			return fmt.Errorf("account: %q is not a 12-digit AWS account id", s.Account)
 		}
-		return s.only("aws", "tenant", s.Tenant, "customer", s.Customer, "admin_email", s.AdminEmail, "gcp_org", s.GCPOrg, "token_file", s.TokenFile)
+		return s.only("aws", "directory_endpoint", s.DirectoryEndpoint, "resourcemanager_endpoint", s.ResourceManagerEndpoint, "iam_endpoint", s.IAMEndpoint, "tenant", s.Tenant, "customer", s.Customer, "admin_email", s.AdminEmail, "gcp_org", s.GCPOrg, "token_file", s.TokenFile)
 	case "azure":
 		if len(s.From) > 1 {
 			return errors.New("from: azure reads one directory")
 		}
-		return s.only("azure", "account", s.Account, "org_from", s.OrgFrom, "profile", s.Profile, "customer", s.Customer, "admin_email", s.AdminEmail, "gcp_org", s.GCPOrg)
+		return s.only("azure", "account", s.Account, "directory_endpoint", s.DirectoryEndpoint, "resourcemanager_endpoint", s.ResourceManagerEndpoint, "iam_endpoint", s.IAMEndpoint, "org_from", s.OrgFrom, "profile", s.Profile, "customer", s.Customer, "admin_email", s.AdminEmail, "gcp_org", s.GCPOrg)
 	case "google":
 		if len(s.From) > 1 {
 			return errors.New("from: google reads one directory")

@@ -87,7 +87,8 @@ func (r *recordingSink) AddNode(source string, n graph.Node) error {
 
 func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
 	rec := &recordingSink{Sink: sink}
-	wsOpts := workspace.Options{Customer: g.s.Customer, AdminEmail: g.s.AdminEmail, TokenSource: g.ts, SaveRawDir: g.s.SaveRaw, Logger: g.log}
+	wsOpts := workspace.Options{Customer: g.s.Customer, AdminEmail: g.s.AdminEmail, TokenSource: g.ts, SaveRawDir: g.s.SaveRaw, Logger: g.log,
+		Endpoint: g.s.DirectoryEndpoint}
 	if g.s.Customer != "" {
 		wsOpts.Source = "google:" + g.s.Customer
 	}
@@ -123,7 +124,8 @@ func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
 			return errors.New("google: no Workspace data and neither customer nor gcp_org is set: cannot name the source")
 		}
 	}
-	gOpts := gcpiam.Options{Org: g.s.GCPOrg, Projects: g.s.Projects, Source: source, TokenSource: g.ts, SaveRawDir: g.s.SaveRaw, Logger: g.log}
+	gOpts := gcpiam.Options{Org: g.s.GCPOrg, Projects: g.s.Projects, Source: source, TokenSource: g.ts, SaveRawDir: g.s.SaveRaw, Logger: g.log,
+		ResourceManagerEndpoint: g.s.ResourceManagerEndpoint, IAMEndpoint: g.s.IAMEndpoint}
 	if g.dir != "" {
 		err := gcpiam.NewFile(g.dir, gOpts).Collect(ctx, sink)
 		if errors.Is(err, gcpiam.ErrNoData) && hasWorkspace {
