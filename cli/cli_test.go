@@ -183,10 +183,17 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"who-can deploy", "alice", "bob -CanAssume-> JumpRole -CanAssume-> DeployRole", "evidence:", "frank -CanUpdateTrust-> DeployRole", "R01", "R05", "R10",
 		"== day 2", "who-can deploy --cloud gcp", "Jane Park -MemberOf-> ML leads -MemberOf-> ML team", "Alice Ng -CanPassRole-> Cloud Run deployer",
-		"Leo Ruiz gained deploy-container on gcp ml-prod via MemberOf ML leads added"} {
+		"Leo Ruiz gained deploy-container on gcp ml-prod via MemberOf ML leads added",
+		"who-can deploy --cloud azure", "Alice Ng -MemberOf-> aci-operators -MemberOf-> platform-admins -Can->",
+		"Ivan Petrov (contractor) gained deploy-container on azure", "Kim Lee -CanAddMember-> aci-operators",
+		"Alice Ng -SameIdentity-> Alice Ng", "-CanPassRole-> Cloud Run deployer"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+	// who-can lists a person once: not again through the twin account.
+	if strings.Contains(out, "Alice Ng -SameIdentity-> Alice Ng -MemberOf->") {
+		t.Errorf("who-can lists a SameIdentity twin as a separate answer:\n%s", out)
 	}
 }
 

@@ -181,16 +181,10 @@ func progressLog(log *slog.Logger) func([]job.SourceStatus) {
 }
 
 func renderSummary(g *globalOptions, s *job.Summary) error {
-	t := &table{header: []string{"SOURCE", "TYPE", "STATE", "SNAPSHOTS", "OBJECTS", "REQUESTS", "RETRIES", "WARNINGS", "DURATION", "ERROR"}}
-	count := func(n int64) string {
-		if n < 0 {
-			return "n/a"
-		}
-		return strconv.FormatInt(n, 10)
-	}
+	t := &table{header: []string{"SOURCE", "TYPE", "STATE", "SNAPSHOTS", "OBJECTS", "REQUESTS", "THROTTLED", "WARNINGS", "DURATION", "ERROR"}}
 	for _, src := range s.Sources {
 		t.add(src.Name, src.Type, src.State, strings.Join(src.Snapshots, " "), strconv.FormatInt(src.Nodes+src.Edges, 10),
-			count(src.Requests), count(src.Retries), strconv.Itoa(len(src.Warnings)), src.Duration.Round(time.Millisecond).String(), src.Error)
+			strconv.FormatInt(src.Requests, 10), strconv.FormatInt(src.Throttled, 10), strconv.Itoa(len(src.Warnings)), src.Duration.Round(time.Millisecond).String(), src.Error)
 	}
 	fmt.Fprintf(g.stdout, "snapshot run at %s: %d source(s), %d failed, %s\n", s.At.Format(time.RFC3339), len(s.Sources), s.Failed, s.Duration.Round(time.Millisecond))
 	if err := t.render(g.stdout, g.Output); err != nil {

@@ -22,6 +22,7 @@ import (
 	"permgraph/config"
 	"permgraph/graph"
 	"permgraph/ingest"
+	"permgraph/internal/httpstats"
 )
 
 // ErrJobRunning is returned (wrapped) when another snapshot job holds the
@@ -53,14 +54,16 @@ type Runner struct {
 
 // SourceStatus is one source's state during or after a run.
 type SourceStatus struct {
-	Name      string            `json:"name"`
-	Type      string            `json:"type"`
-	State     string            `json:"state"` // waiting, collecting, done, failed
-	Snapshots []string          `json:"snapshots"`
-	Nodes     int64             `json:"nodes"`
-	Edges     int64             `json:"edges"`
-	Requests  int64             `json:"requests"` // -1 when the collector does not count
-	Retries   int64             `json:"retries"`  // -1 when the collector does not count
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	State     string   `json:"state"` // waiting, collecting, done, failed
+	Snapshots []string `json:"snapshots"`
+	Nodes     int64    `json:"nodes"`
+	Edges     int64    `json:"edges"`
+	// Requests counts HTTP requests (every attempt); Throttled the 429 and
+	// 5xx answers among them, which the SDKs retried (internal/httpstats).
+	Requests  int64             `json:"requests"`
+	Throttled int64             `json:"throttled"`
 	Warnings  []string          `json:"warnings"`
 	Error     string            `json:"error,omitempty"`
 	Started   time.Time         `json:"started"`
@@ -132,7 +135,7 @@ type tracked struct {
 	status SourceStatus
 	nodes  atomic.Int64
 	edges  atomic.Int64
-	stats  func() (int64, int64)
+	http   httpstats.Counter
 }
 
 func (t *tracked) snapshot() SourceStatus {
@@ -140,9 +143,7 @@ func (t *tracked) snapshot() SourceStatus {
 	defer t.mu.Unlock()
 	s := t.status
 	s.Nodes, s.Edges = t.nodes.Load(), t.edges.Load()
-	if t.stats != nil {
-		s.Requests, s.Retries = t.stats()
-	}
+	s.Requests, s.Throttled = t.http.Requests(), t.http.Throttled()
 	if s.State == "collecting" {
 		s.Duration = time.Since(s.Started)
 	}
@@ -160,7 +161,7 @@ func (r *Runner) run(ctx context.Context) (*Summary, error) {
 	sh := &sharedStore{open: r.Open}
 	ts := make([]*tracked, len(cfg.Sources))
 	for i, s := range cfg.Sources {
-		ts[i] = &tracked{status: SourceStatus{Name: s.Label(), Type: s.Type, State: "waiting", Requests: -1, Retries: -1}}
+		ts[i] = &tracked{status: SourceStatus{Name: s.Label(), Type: s.Type, State: "waiting"}}
 	}
 	stopProgress := r.startProgress(ts)
 	sem := make(chan struct{}, max(cfg.Concurrency, 1))
@@ -240,9 +241,7 @@ func (r *Runner) runSource(ctx context.Context, s config.Source, at time.Time, s
 		finish(nil, err)
 		return
 	}
-	if st, ok := b.Collector.(interface{ RequestStats() (int64, int64) }); ok {
-		t.stats = st.RequestStats
-	}
+	ctx = httpstats.NewContext(ctx, &t.http)
 	c := &countingCollector{c: b.Collector, t: t}
 	ms, err := ingest.Run(ctx, c, sh.opener(), ingest.Options{At: at, SourceHint: b.Hint, Logger: log})
 	finish(ms, err)

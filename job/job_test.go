@@ -89,6 +89,10 @@ func TestJobOneSourceFailsOthersLand(t *testing.T) {
 	if s.Failed != 1 || s.Sources[0].State != "done" || s.Sources[1].State != "failed" || s.Sources[0].Nodes == 0 {
 		t.Fatalf("summary %+v", s.Sources)
 	}
+	// One GetAccountAuthorizationDetails page each; AccessDenied is not retried.
+	if s.Sources[0].Requests != 1 || s.Sources[1].Requests != 1 {
+		t.Errorf("requests = %d, %d; want 1, 1", s.Sources[0].Requests, s.Sources[1].Requests)
+	}
 	if progress.Load() == 0 {
 		t.Error("no progress reported")
 	}

@@ -98,7 +98,9 @@ func WhatCan(v *graph.View, principal string, o WhatCanOptions) (*WhatCanResult,
 	for _, list := range [][]Reached{res.Capabilities, res.Identities} {
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	}
-	if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
+	// AWS identity policies: other clouds grant through role assignments and
+	// bindings, which the capabilities and paths above already explain.
+	if (n.Kind == graph.NodeUser || n.Kind == graph.NodeRole) && strings.HasPrefix(n.ID, "aws:") {
 		pp := awspolicy.NewResolver(viewGraph{v}).PrincipalPolicies(n.ID)
 		for _, p := range pp.Identity {
 			res.Policies = append(res.Policies, PolicyRef{ID: p.ID, Name: p.Name, Via: p.Via})

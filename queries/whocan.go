@@ -76,7 +76,13 @@ func reach(v *graph.View, targets []graph.NodeID, o WhoCanOptions) *WhoCanResult
 			nextMap := loose
 			if _, ok := strict[n]; ok {
 				nextMap = strict
-			} else {
+			}
+			// A person's account in another directory (SameIdentity) is
+			// not a separate answer: its twin, on the path, is listed.
+			if _, _, k, _ := v.EdgeEnds(nextMap[n]); k == graph.EdgeSameIdentity {
+				continue
+			}
+			if _, ok := strict[n]; !ok {
 				conditional = true
 				if !o.IncludeConditional {
 					if byNode[n] == nil {

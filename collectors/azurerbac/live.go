@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"permgraph/internal/httpstats"
 	"strings"
 	"sync"
 	"time"
@@ -209,6 +210,8 @@ func (l *Live) Collect(ctx context.Context, sink graph.Sink) (err error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	// Count every attempt for the job summary (azcore retries above it).
+	hc = &http.Client{Transport: httpstats.Wrap(hc.Transport), Timeout: hc.Timeout, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
 	if l.o.SaveRawDir != "" {
 		rec, rerr := rawcapture.NewRecorder(l.o.SaveRawDir, CaptureFile, hc.Transport)
 		if rerr != nil {

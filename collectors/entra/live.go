@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"permgraph/internal/httpstats"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,7 @@ func (l *Live) newAdapter() (abstractions.RequestAdapter, func() error, error) {
 		tr.MaxIdleConnsPerHost = l.o.Concurrency + 2
 		base = tr
 	}
+	base = httpstats.Wrap(base) // per-attempt request counts for the job summary
 	closeRaw := noClose
 	if l.o.SaveRawDir != "" {
 		rec, err := rawcapture.NewRecorder(l.o.SaveRawDir, CaptureFile, base)

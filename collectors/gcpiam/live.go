@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"permgraph/internal/httpstats"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func NewLive(ctx context.Context, o Options) (*Live, error) {
 		}
 		base = &oauth2.Transport{Source: ts, Base: http.DefaultTransport}
 	}
-	return &Live{o: o, base: base, log: o.logger()}, nil
+	return &Live{o: o, base: httpstats.Wrap(base), log: o.logger()}, nil
 }
 
 // Collect walks the organization (or the listed projects) and streams what it

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"permgraph/internal/httpstats"
 	"strings"
 	"sync"
 	"time"
@@ -150,6 +151,7 @@ func NewLive(ctx context.Context, o Options) (*Live, error) {
 	if err != nil {
 		return nil, err
 	}
+	authed = httpstats.Wrap(authed) // every attempt, for the job summary
 	l := &Live{o: o}
 	l.retry = googleretry.New(authed, o.Retry)
 	var rt http.RoundTripper = l.retry

@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"permgraph/internal/httpstats"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -149,8 +151,12 @@ func LoadConfig(ctx context.Context, o Options) (Config, error) {
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
+	// Requests are counted for the snapshot job's summary (when the
+	// context carries a counter).
 	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+		opts = append(opts, config.WithHTTPClient(httpstats.WrapDoer(o.HTTPClient)))
+	} else {
+		opts = append(opts, config.WithHTTPClient(httpstats.WrapDoer(awshttp.NewBuildableClient())))
 	}
 	if o.Logger != nil {
 		opts = append(opts, config.WithLogger(slogLogger{l: o.Logger}), config.WithClientLogMode(aws.LogRetries))
