@@ -156,6 +156,23 @@ func resolveActor(v *graph.View, e *event.Event) (graph.NodeID, bool) {
 			return n, true
 		}
 		return try("aws:" + a.Raw)
+	case "azure":
+		// Entra object ids are what Activity and Graph logs carry; UPNs
+		// and app ids as a fallback.
+		if id := strings.ToLower(a.ID); id != "" {
+			for _, p := range []string{"entra:user:", "entra:sp:", "entra:group:"} {
+				if n, ok := try(p + id); ok {
+					return n, true
+				}
+			}
+		}
+		if n, ok := byNameWithPrefix(v, a.Raw, "entra:"); ok {
+			return n, true
+		}
+	case "gcp", "google-workspace":
+		if n, ok := googlePrincipal(v, a.Raw); ok {
+			return n, true
+		}
 	case "k8s":
 		if a.CanonicalARN != "" {
 			if n, ok := roleFromSession(v, a.CanonicalARN); ok {
@@ -163,6 +180,19 @@ func resolveActor(v *graph.View, e *event.Event) (graph.NodeID, bool) {
 			}
 			if n, ok := try("aws:" + a.CanonicalARN); ok {
 				return n, true
+			}
+		}
+		// GKE logs Google emails; AKS with Entra auth logs object ids.
+		if strings.Contains(a.Raw, "@") {
+			if n, ok := googlePrincipal(v, a.Raw); ok {
+				return n, true
+			}
+		}
+		if id := strings.ToLower(a.Raw); id != "" {
+			for _, p := range []string{"entra:user:", "entra:sp:"} {
+				if n, ok := try(p + id); ok {
+					return n, true
+				}
 			}
 		}
 	}
@@ -176,6 +206,41 @@ func resolveActor(v *graph.View, e *event.Event) (graph.NodeID, bool) {
 		if m := v.FindByName(cand); len(m) == 1 {
 			return m[0], true
 		}
+	}
+	return 0, false
+}
+
+// googlePrincipal maps an email from a GCP, GKE or Workspace log: service
+// accounts by id, people to their Workspace account (not an Entra account
+// with the same address).
+func googlePrincipal(v *graph.View, email string) (graph.NodeID, bool) {
+	email = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(email, "serviceAccount:"), "user:"))
+	if email == "" {
+		return 0, false
+	}
+	if strings.HasSuffix(email, ".gserviceaccount.com") {
+		return v.Lookup("gcp:sa:" + email)
+	}
+	if n, ok := byNameWithPrefix(v, email, "gws:"); ok {
+		return n, true
+	}
+	return v.Lookup("gcp:principal:user:" + email)
+}
+
+// byNameWithPrefix finds the one node named (or with email) name whose id
+// has prefix.
+func byNameWithPrefix(v *graph.View, name, prefix string) (graph.NodeID, bool) {
+	if name == "" {
+		return 0, false
+	}
+	var found []graph.NodeID
+	for _, n := range v.FindByName(name) {
+		if strings.HasPrefix(v.NodeIDString(n), prefix) && v.NodeKind(n).IsPrincipal() {
+			found = append(found, n)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
 	}
 	return 0, false
 }

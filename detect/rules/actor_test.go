@@ -1,0 +1,62 @@
+package rules
+
+import (
+	"testing"
+	"time"
+
+	"permgraph/detect/event"
+	"permgraph/graph"
+)
+
+// Non-AWS actors resolve to the collectors' node ids: Entra object ids,
+// Workspace accounts by email (not the Entra twin with the same address),
+// service accounts by email, GKE emails and AKS object ids.
+func TestResolveActorAcrossClouds(t *testing.T) {
+	az := graph.NewSourceGraph("azure:t1")
+	gg := graph.NewSourceGraph("google:C1")
+	for _, n := range []struct {
+		g  *graph.SourceGraph
+		id string
+		k  graph.NodeKind
+		nm string
+		em string
+	}{
+		{az, "entra:user:0a11ce00-0000-4000-8000-000000000001", graph.NodeUser, "Alice", "alice@corp.example"},
+		{az, "entra:sp:5b000000-0000-4000-8000-000000000002", graph.NodeServicePrincipal, "ci-pipeline", ""},
+		{gg, "gws:user:1001", graph.NodeUser, "Alice Ng", "alice@corp.example"},
+		{gg, "gcp:sa:deployer@ml-prod.iam.gserviceaccount.com", graph.NodeServiceAccount, "deployer", "deployer@ml-prod.iam.gserviceaccount.com"},
+	} {
+		if err := n.g.AddNode(graph.Node{ID: n.id, Kind: n.k, Name: n.nm, Email: n.em}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := graph.NewViewFromGraphs(time.Now(), nil, az, gg)
+	for _, tc := range []struct {
+		name  string
+		cloud string
+		actor event.Actor
+		want  string
+	}{
+		{"azure activity by oid", "azure", event.Actor{Raw: "alice@corp.example", ID: "0A11CE00-0000-4000-8000-000000000001"}, "entra:user:0a11ce00-0000-4000-8000-000000000001"},
+		{"azure app by oid", "azure", event.Actor{Raw: "c0ffee", ID: "5b000000-0000-4000-8000-000000000002"}, "entra:sp:5b000000-0000-4000-8000-000000000002"},
+		{"azure by UPN only", "azure", event.Actor{Raw: "Alice@corp.example"}, "entra:user:0a11ce00-0000-4000-8000-000000000001"},
+		{"gcp audit user", "gcp", event.Actor{Raw: "alice@corp.example"}, "gws:user:1001"},
+		{"gcp audit service account", "gcp", event.Actor{Raw: "deployer@ml-prod.iam.gserviceaccount.com"}, "gcp:sa:deployer@ml-prod.iam.gserviceaccount.com"},
+		{"workspace admin activity", "google-workspace", event.Actor{Raw: "alice@corp.example"}, "gws:user:1001"},
+		{"gke user", "k8s", event.Actor{Raw: "alice@corp.example"}, "gws:user:1001"},
+		{"aks entra object id", "k8s", event.Actor{Raw: "0a11ce00-0000-4000-8000-000000000001"}, "entra:user:0a11ce00-0000-4000-8000-000000000001"},
+		{"unknown", "gcp", event.Actor{Raw: "mallory@evil.example"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &event.Event{Cloud: tc.cloud, Actor: tc.actor}
+			n, ok := resolveActor(v, e)
+			got := ""
+			if ok {
+				got = v.NodeIDString(n)
+			}
+			if got != tc.want {
+				t.Fatalf("resolveActor = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
