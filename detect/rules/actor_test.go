@@ -60,3 +60,25 @@ func TestResolveActorAcrossClouds(t *testing.T) {
 		})
 	}
 }
+
+func TestDeployScopePerCloud(t *testing.T) {
+	for _, tc := range []struct {
+		e      event.Event
+		scopes []string
+		want   bool
+	}{
+		{event.Event{Cloud: "aws", Scope: "111122223333"}, []string{"111122223333"}, true},
+		{event.Event{Cloud: "aws", Scope: "111122223333"}, []string{"444455556666"}, false},
+		{event.Event{Cloud: "gcp", Scope: "ml-prod"}, []string{"ml-prod", "web-prod"}, true},
+		{event.Event{Cloud: "azure", Scope: "5B5B", Resource: "/subscriptions/5B5B/resourceGroups/apps/providers/Microsoft.App/containerApps/x"},
+			[]string{"/subscriptions/5b5b/resourcegroups/apps"}, true},
+		{event.Event{Cloud: "azure", Scope: "5b5b", Resource: "/subscriptions/5b5b/resourceGroups/other/providers/Microsoft.App/containerApps/x"},
+			[]string{"/subscriptions/5b5b/resourcegroups/apps"}, false},
+		{event.Event{Cloud: "azure", Scope: "5b5b"}, []string{"/subscriptions/5b5b"}, true},
+		{event.Event{Cloud: "azure", Scope: "5b5b0"}, []string{"/subscriptions/5b5b"}, false},
+	} {
+		if got := scopeCovered(tc.scopes, deployScope(&tc.e)); got != tc.want {
+			t.Errorf("%s %q %q: covered by %v = %v", tc.e.Cloud, tc.e.Scope, tc.e.Resource, tc.scopes, got)
+		}
+	}
+}

@@ -214,10 +214,21 @@ func (en *Engine) deployPathAt(v *graph.View, n graph.NodeID, ok bool, scope str
 	if !found {
 		return "none", nil, nil
 	}
-	if scope != "" && len(p.Scopes) > 0 && !contains(p.Scopes, scope) {
+	if scope != "" && len(p.Scopes) > 0 && !scopeCovered(p.Scopes, scope) {
 		return "none", nil, nil
 	}
 	return p.Via, p.Path, nil
+}
+
+// scopeCovered reports whether one of the capability scopes covers scope:
+// equal, or (Azure ARM ids) a parent path of it.
+func scopeCovered(scopes []string, scope string) bool {
+	for _, s := range scopes {
+		if s == scope || (strings.HasPrefix(s, "/") && strings.HasPrefix(scope, s+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

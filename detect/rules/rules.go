@@ -323,9 +323,22 @@ func (noPathDeploy) Meta() Meta {
 			"Find how the principal obtained deploy rights: compare snapshots (permgraph who-can deploy --at <before>) and recent grant events.")}
 }
 
+// deployScope is the scope a deploy event needs the capability at, in the
+// form capability nodes carry: the AWS account id, the GCP project id, or
+// for Azure the lower-cased ARM id of the deployed resource (or its
+// subscription), which a capability at the subscription or resource group
+// covers (see scopeCovered).
 func deployScope(e *event.Event) string {
-	if e.Cloud == "aws" {
+	switch e.Cloud {
+	case "aws", "gcp":
 		return e.Scope
+	case "azure":
+		if r := strings.ToLower(e.Resource); strings.HasPrefix(r, "/subscriptions/") {
+			return r
+		}
+		if e.Scope != "" {
+			return "/subscriptions/" + strings.ToLower(e.Scope)
+		}
 	}
 	return ""
 }
