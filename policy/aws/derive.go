@@ -142,7 +142,7 @@ func Derive(ctx context.Context, g *graph.SourceGraph, recipes []catalog.DeployR
 	}
 	sg := newMultiGraph(g, others...)
 	res := NewResolver(sg)
-	d := &deriver{ctx: ctx, g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
+	d := &deriver{ctx: ctx, g: g, account: account, res: res, pp: map[string]*PrincipalPolicies{}, assume: map[string]*Prepared{}, byARN: map[string]string{}, varsOf: map[string]map[string]string{}, context: others}
 	for _, n := range g.SortedNodes() {
 		if n.Kind == graph.NodeUser || n.Kind == graph.NodeRole {
 			d.principals = append(d.principals, n)
@@ -182,6 +182,7 @@ type deriver struct {
 	principals []graph.Node
 	byARN      map[string]string
 	pp         map[string]*PrincipalPolicies
+	assume     map[string]*Prepared // sts:AssumeRole pre-check per principal
 	varsOf     map[string]map[string]string
 	recipes    []catalog.DeployRecipe
 	trusts     map[string][]string // service -> roles that trust it
@@ -348,13 +349,13 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 			return nil, err
 		}
 	}
-	allInAccount := false
+	allInAccount, wildcard := false, false
 	var specific []string
 	for _, v := range named["AWS"] {
 		acct := accountOfPrincipal(v)
 		switch {
 		case v == "*":
-			allInAccount = true
+			allInAccount, wildcard = true, true
 			tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: "*"})
 			if tr.Allowed {
 				if err := add(graph.Node{ID: "aws:principal:*", Kind: graph.NodeAccount, Name: "any AWS principal", Attrs: map[string]string{"external": "true"}}, tr, nil, false, ""); err != nil {
@@ -401,9 +402,22 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 			}
 		}
 	}
+	namedHere := make(map[string]bool, len(specific))
+	for _, arn := range specific {
+		namedHere[arn] = true
+	}
 	for _, p := range candidates {
 		if p.ID == role.ID {
 			continue
+		}
+		// A trust that names only the account needs the caller's identity
+		// policy to allow sts:AssumeRole on the role: most principals have
+		// no such statement, and the prepared pre-check says so without
+		// evaluating the trust policy for every (principal, role) pair.
+		if allInAccount && !wildcard && !namedHere[p.Attrs["arn"]] {
+			if prep := d.assumePrepared(p); !prep.MayAllow() || !prep.MaybeAllowed(roleARN) {
+				continue
+			}
 		}
 		tr := EvaluateTrust(trust, role.ID, TrustPrincipal{Type: "AWS", Value: p.Attrs["arn"], Account: d.account, Vars: d.vars(p)})
 		if !tr.Allowed {
@@ -437,6 +451,17 @@ func (d *deriver) roleTrust(role graph.Node) ([]string, error) {
 	}
 	sort.Strings(services)
 	return services, nil
+}
+
+// assumePrepared is the principal's identity policies filtered to
+// sts:AssumeRole, computed once per principal and derive.
+func (d *deriver) assumePrepared(p graph.Node) *Prepared {
+	if prep, ok := d.assume[p.ID]; ok {
+		return prep
+	}
+	prep := Prepare(d.policies(p.ID), "sts:AssumeRole", d.vars(p))
+	d.assume[p.ID] = prep
+	return prep
 }
 
 func isAccountPrincipal(v string) bool {
