@@ -46,7 +46,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing store", []string{"--db", filepath.Join(t.TempDir(), "none"), "who-can", "deploy"}, 1, "permgraph collect"},
 		{"before first snapshot", []string{"--db", db, "who-can", "deploy", "--at", "2025-01-01"}, 1, "no complete snapshot"},
 		{"bad time", []string{"--db", db, "who-can", "deploy", "--at", "yesterday"}, 2, "bad time"},
-		{"not built", []string{"--db", db, "report"}, 1, "not built yet"},
+		{"report: bad format", []string{"--db", db, "report", "--format", "xml"}, 2, "unknown report format"},
 		{"k8s not collected", []string{"--db", db, "who-can", "deploy", "--cloud", "k8s"}, 1, "not collected yet"},
 		{"azure, none collected", []string{"--db", db, "who-can", "deploy", "--cloud", "azure"}, 0, "0 principal"},
 		{"bad permission", []string{"--db", db, "who-can", "RunTask"}, 1, "want a permission"},

@@ -7,51 +7,26 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"permgraph/queries"
+	"permgraph/report"
 )
 
 // Names in cloud directories are attacker-controlled: terminal output must
 // not carry control characters (ANSI escapes could rewrite the screen), CSV
 // cells must not start a formula, Markdown cells must not break the table.
 
+// The escaping itself lives in package report (shared with the review
+// report's renderers).
+
 // termSafe replaces control and format characters with visible escapes.
-func termSafe(s string) string {
-	if strings.IndexFunc(s, needsEscape) < 0 {
-		return s
-	}
-	var sb strings.Builder
-	for _, r := range s {
-		if needsEscape(r) {
-			fmt.Fprintf(&sb, "\\u%04x", r)
-			continue
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
-}
+func termSafe(s string) string { return report.TermSafe(s) }
 
-func needsEscape(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
-}
-
-// csvSafe defuses spreadsheet formula injection (OWASP: prefix a quote to
-// cells starting with = + - @ tab or carriage return).
-func csvSafe(s string) string {
-	s = termSafe(s)
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// csvSafe defuses spreadsheet formula injection.
+func csvSafe(s string) string { return report.CSVSafe(s) }
 
 // mdSafe escapes characters that would end a Markdown table cell or start markup.
-func mdSafe(s string) string {
-	s = termSafe(s)
-	r := strings.NewReplacer("|", `\|`, "`", "\\`", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
-	return r.Replace(s)
-}
+func mdSafe(s string) string { return report.MDSafe(s) }
 
 func jsonEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)

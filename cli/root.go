@@ -103,8 +103,10 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newAlertsCommand(g),
 		newDiffCommand(g),
 		newSnapshotCommand(g),
+		newReportCommand(g),
+		newServeCommand(g),
 	)
-	for _, name := range []string{"report", "emulate", "validate", "serve"} {
+	for _, name := range []string{"emulate", "validate"} {
 		root.AddCommand(notBuilt(name))
 	}
 	return root
