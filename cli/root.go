@@ -105,10 +105,10 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newSnapshotCommand(g),
 		newReportCommand(g),
 		newServeCommand(g),
+		newEmulateCommand(g),
+		newValidateCommand(g),
+		newRulesCommand(g),
 	)
-	for _, name := range []string{"emulate", "validate"} {
-		root.AddCommand(notBuilt(name))
-	}
 	return root
 }
 

@@ -159,6 +159,26 @@ var bulkDiscovery = map[string]bool{
 	"AnalyzeIamPolicy":               true,
 }
 
+// whoami reports a call that only names the caller (sts GetCallerIdentity):
+// every SDK, CLI and Terraform run makes it, so it is not a permission probe
+// on its own (DETECTIONS.md R03 triggers) and does not open an R10 sequence.
+// It still counts in R01's window.
+func whoami(e *event.Event) bool {
+	return e.Cloud == "aws" && actionName(e) == "GetCallerIdentity"
+}
+
+// controllerCreated reports a pod created by a Kubernetes controller for
+// its owner (ownerReferences set, actor a kube-system controller): the
+// owning workload's create is what the deploy rules judge (DETECTIONS.md
+// R04/R08). A user setting ownerReferences is not skipped.
+func controllerCreated(e *event.Event) bool {
+	if e.Detail("ownerKind") == "" {
+		return false
+	}
+	a := e.Actor.Raw
+	return strings.HasPrefix(a, "system:serviceaccount:kube-system:") || a == "system:kube-controller-manager"
+}
+
 func actionName(e *event.Event) string {
 	a := e.Action
 	if i := strings.LastIndexAny(a, ":./"); i >= 0 {
@@ -278,7 +298,7 @@ func (r *selfProbe) buildMeta() Meta {
 
 func (r *selfProbe) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
 	m := r.Meta()
-	if e.Class == event.SelfProbe && e.Outcome != event.Failed {
+	if e.Class == event.SelfProbe && e.Outcome != event.Failed && !whoami(e) {
 		if c.Seen(m.ID + "|" + c.Key() + "|" + bucket(e.Time, r.p.Suppress)) {
 			return nil, nil
 		}
@@ -344,7 +364,7 @@ func deployScope(e *event.Event) string {
 }
 
 func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
-	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.Type == "AWSService" || c.Approved("R04") {
+	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.Type == "AWSService" || controllerCreated(e) || c.Approved("R04") {
 		return nil, nil
 	}
 	m := r.Meta()
@@ -488,7 +508,7 @@ func (privilegedSpec) Meta() Meta {
 var privilegedFlags = []string{"privileged", "hostPath", "hostNetwork", "hostPID"}
 
 func (r privilegedSpec) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
-	if e.Class != event.Deploy || e.Outcome != event.Success {
+	if e.Class != event.Deploy || e.Outcome != event.Success || controllerCreated(e) {
 		return nil, nil
 	}
 	var flags []string
@@ -580,6 +600,9 @@ func (r *discoveryThenDeploy) Meta() Meta {
 
 func (r *discoveryThenDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]Alert, error) {
 	k := c.Key()
+	if whoami(e) {
+		return nil, nil
+	}
 	if isDiscovery(e.Class) || e.Outcome == event.Denied {
 		q := r.disc[k]
 		if q == nil {

@@ -396,3 +396,17 @@ func TestTunedParamChangesOutcome(t *testing.T) {
 		t.Fatalf("tuned R01 should not fire: %+v", summary(got))
 	}
 }
+
+// TestWhoamiIsNotAProbe: sts GetCallerIdentity (made by every SDK, CLI and
+// Terraform run) neither fires R03 nor opens an R10 sequence before a
+// deploy by a principal with a path.
+func TestWhoamiIsNotAProbe(t *testing.T) {
+	st := sampleStore(t)
+	got := summary(run(t, st, Config{}, []ct{
+		{user: "alice", source: "sts.amazonaws.com", name: "GetCallerIdentity"},
+		{user: "alice", source: "ecs.amazonaws.com", name: "RunTask", at: time.Minute, params: runTask},
+	}))
+	if len(got) != 0 {
+		t.Errorf("GetCallerIdentity then a routine deploy alerted: %v", got)
+	}
+}
