@@ -41,6 +41,7 @@ func (e alertsError) Error() string {
 
 func newDetectCommand(g *globalOptions) *cobra.Command {
 	var o detectOptions
+	var ko detectKafkaOptions
 	cmd := &cobra.Command{
 		Use:   "detect FILE|DIR|- ...",
 		Short: "Run detection rules over audit logs, reading the permission graph at each event's time",
@@ -51,12 +52,21 @@ Unknown or malformed records are counted and reported on stderr, never fatal.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if ko.kafka.set() {
+				if len(args) > 0 {
+					return usagef("--kafka-brokers consumes a topic: no FILE arguments")
+				}
+				return nil
+			}
 			if len(args) == 0 {
 				return usagef("want at least one FILE, DIR or -")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ko.kafka.set() {
+				return runDetectKafka(cmd.Context(), g, o, ko)
+			}
 			jsonl := !cmd.Flags().Changed("output") || g.Output == "json"
 			return runDetect(cmd.Context(), g, args, o, jsonl)
 		},
@@ -68,6 +78,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors, params, disabled; docs/detection.md)")
 	f.BoolVar(&o.NoStore, "no-store", false, "do not keep alerts in the alert store (<db>/alerts)")
 	f.StringVar(&o.JobConfig, "config", "", "permgraph.yaml: its detection.collectors (the snapshot job's identities) and approved_deployers are added to the rules config")
+	addDetectKafkaFlags(f, &ko)
 	return cmd
 }
 

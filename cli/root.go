@@ -100,6 +100,7 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newWhatCanCommand(g),
 		newDemoCommand(g),
 		newDetectCommand(g),
+		newForwardCommand(g),
 		newAlertsCommand(g),
 		newDiffCommand(g),
 		newSnapshotCommand(g),
@@ -110,19 +111,6 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newRulesCommand(g),
 	)
 	return root
-}
-
-// notBuilt is a visible placeholder: it says plainly that the command does
-// not exist yet instead of returning a fake answer.
-func notBuilt(name string) *cobra.Command {
-	return &cobra.Command{
-		Use:                name,
-		Short:              "(not built yet)",
-		DisableFlagParsing: true,
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("%s is not built yet in this version of permgraph", name)
-		},
-	}
 }
 
 func (g *globalOptions) setup() error {

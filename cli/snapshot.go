@@ -19,8 +19,9 @@ import (
 )
 
 type snapshotOptions struct {
-	Config string
-	Every  string
+	Config  string
+	Every   string
+	Publish publishFlags
 }
 
 func newSnapshotCommand(g *globalOptions) *cobra.Command {
@@ -52,6 +53,7 @@ On a terminal it draws a status line; otherwise it writes JSON logs.`,
 	}
 	cmd.Flags().StringVar(&o.Config, "config", def, "config file (env PERMGRAPH_CONFIG)")
 	cmd.Flags().StringVar(&o.Every, "every", "", "run repeatedly at this interval (e.g. 6h); default: the config's every, else once")
+	addPublishFlags(cmd.Flags(), &o.Publish)
 	return cmd
 }
 
@@ -111,7 +113,17 @@ func runSnapshot(cmd *cobra.Command, g *globalOptions, o snapshotOptions) error 
 	} else {
 		r.Progress, r.ProgressEvery = progressLog(log), 30*time.Second
 	}
+	publish, closePublish, err := o.Publish.publisher(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer closePublish()
 	report := func(s *job.Summary, err error) {
+		if publish != nil {
+			if perr := publish(ctx); perr != nil {
+				log.Error("view not published", "err", perr)
+			}
+		}
 		if s != nil {
 			if g.Output == "json" {
 				_ = writeJSON(g.stdout, s)
