@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -80,5 +81,32 @@ func TestDeployScopePerCloud(t *testing.T) {
 		if got := scopeCovered(tc.scopes, deployScope(&tc.e)); got != tc.want {
 			t.Errorf("%s %q %q: covered by %v = %v", tc.e.Cloud, tc.e.Scope, tc.e.Resource, tc.scopes, got)
 		}
+	}
+}
+
+// The engine's caches stay bounded over a long run: old views' deploy
+// indexes are released and the dedupe set rotates.
+func TestEngineCachesBounded(t *testing.T) {
+	en := NewEngine(nil, Config{}, nil)
+	var views []*graph.View
+	for i := 0; i < maxViewsCache+3; i++ {
+		v := graph.NewViewFromGraphs(time.Unix(int64(i), 0), nil)
+		views = append(views, v)
+		if _, _, err := en.deployPathAt(v, 0, true, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(en.deploy) != maxViewsCache || en.deploy[views[0]] != nil || en.deploy[views[len(views)-1]] == nil {
+		t.Fatalf("deploy cache holds %d views (oldest kept: %v)", len(en.deploy), en.deploy[views[0]] != nil)
+	}
+	en.maxSeen = 100
+	for i := 0; i < 2*en.maxSeen+10; i++ {
+		en.markSeen(strconv.Itoa(i))
+	}
+	if !en.seenKey(strconv.Itoa(2*en.maxSeen+9)) || !en.seenKey(strconv.Itoa(en.maxSeen)) || en.seenKey("0") {
+		t.Fatal("dedupe generations: want recent keys kept and the oldest generation dropped")
+	}
+	if len(en.seen)+len(en.seenOld) > 2*en.maxSeen {
+		t.Fatal("dedupe set unbounded")
 	}
 }

@@ -71,8 +71,16 @@ type Engine struct {
 	rules  []Rule
 	graph  Graph
 	cfg    Config
-	seen   map[string]bool
-	deploy map[*graph.View]*deployIndex
+	// seen dedupes alert keys in two generations: when the current one
+	// fills, the previous is dropped, so a long-running consumer's memory
+	// stays bounded while keys of recent alerts (the ones a replay or a
+	// window repeats) are remembered.
+	seen, seenOld map[string]bool
+	maxSeen       int // per generation (maxSeenKeys; tests shrink it)
+	// deploy caches who-can-deploy per view; deployOrder evicts the oldest
+	// so views swapped out over a long run are released.
+	deploy      map[*graph.View]*deployIndex
+	deployOrder []*graph.View
 	stats  Stats
 	// grants is the delta journal: grant events from the stream by grantee
 	// (lower-cased name or raw identity), for R04/R05.
@@ -100,7 +108,7 @@ const sessionTTL = 12 * time.Hour
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
-	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, deploy: map[*graph.View]*deployIndex{},
+	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, maxSeen: maxSeenKeys, deploy: map[*graph.View]*deployIndex{},
 		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}, sessions: map[string]session{}}
 }
 
@@ -209,6 +217,11 @@ func (en *Engine) deployPathAt(v *graph.View, n graph.NodeID, ok bool, scope str
 			return "", nil, err
 		}
 		en.deploy[v] = idx
+		en.deployOrder = append(en.deployOrder, v)
+		if len(en.deployOrder) > maxViewsCache {
+			delete(en.deploy, en.deployOrder[0])
+			en.deployOrder = en.deployOrder[1:]
+		}
 	}
 	p, found := idx.byNode[n]
 	if !found {
@@ -273,7 +286,22 @@ func (c *Context) RecentAlerts(rule, who string) []Alert {
 
 // Seen reports whether an alert with key was already reported: rules check
 // it before building an alert they would only drop.
-func (c *Context) Seen(key string) bool { return c.en.seen[key] }
+func (c *Context) Seen(key string) bool { return c.en.seenKey(key) }
+
+// Bounds of the engine's caches (see seen and deploy).
+const (
+	maxSeenKeys   = 1 << 20
+	maxViewsCache = 4
+)
+
+func (en *Engine) seenKey(key string) bool { return en.seen[key] || en.seenOld[key] }
+
+func (en *Engine) markSeen(key string) {
+	if len(en.seen) >= en.maxSeen {
+		en.seenOld, en.seen = en.seen, map[string]bool{}
+	}
+	en.seen[key] = true
+}
 
 // Process runs every rule on one event and returns new (deduplicated,
 // not suppressed) alerts.
@@ -334,11 +362,11 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 			return out, fmt.Errorf("rule %s: %w", r.Meta().ID, err)
 		}
 		for _, a := range as {
-			if en.seen[a.Key] {
+			if en.seenKey(a.Key) {
 				en.stats.Duplicates++
 				continue
 			}
-			en.seen[a.Key] = true
+			en.markSeen(a.Key)
 			en.stats.Alerts[a.Rule]++
 			out = append(out, a)
 			for _, k := range []string{strings.ToLower(a.Actor.Name), strings.ToLower(a.Actor.Source)} {

@@ -30,6 +30,7 @@ type StoreGraph struct {
 	st        SnapshotStore
 	manifests []graph.Manifest
 	views     map[string]*graph.View
+	order     []string // keys of views, oldest first (bounded cache)
 	// last answer and the time range it is valid for: [from, to) between
 	// consecutive snapshot times, so most events skip the manifest scan.
 	last             *graph.View
@@ -94,6 +95,13 @@ func (s *StoreGraph) viewAt(ctx context.Context, t time.Time) (*graph.View, erro
 	if v, ok := s.views[key]; ok {
 		return v, nil
 	}
+	// Keep a few views: events arrive roughly in time order, so older
+	// snapshot sets are rarely needed again, and each view can be large.
+	if len(s.order) >= maxViewsCache {
+		delete(s.views, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.order = append(s.order, key)
 	if len(ids) == 0 {
 		v := graph.NewViewFromGraphs(t, nil)
 		s.views[key] = v
