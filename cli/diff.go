@@ -97,7 +97,7 @@ func runDiff(ctx context.Context, g *globalOptions, o diffOptions) (*queries.Dif
 	if err != nil {
 		return nil, err
 	}
-	changes, err := sourceChanges(ctx, st, from, to, o.Source)
+	changes, err := queries.SourceChanges(ctx, st, from.at, to.at, o.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -121,78 +121,6 @@ func runDiff(ctx context.Context, g *globalOptions, o diffOptions) (*queries.Dif
 		res.From = from.at
 	}
 	return res, nil
-}
-
-// sourceChanges pairs, per source, the snapshot at each side and reads the
-// change sets between them from the store (cost: the change log between
-// the two, not the graph).
-func sourceChanges(ctx context.Context, st *graph.Store, from, to diffPoint, only string) ([]queries.SourceChange, error) {
-	all, err := st.Snapshots(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("diff: list snapshots: %w", err)
-	}
-	toMs, err := st.LatestAt(ctx, to.at)
-	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
-	}
-	if len(toMs) == 0 {
-		return nil, errors.New("diff: no complete snapshot yet: run `permgraph collect` or `permgraph snapshot` first")
-	}
-	var fromMs []graph.Manifest
-	if !from.none {
-		if fromMs, err = st.LatestAt(ctx, from.at); err != nil {
-			return nil, fmt.Errorf("diff: %w", err)
-		}
-	}
-	fromBySource := map[string]graph.Manifest{}
-	for _, m := range fromMs {
-		fromBySource[m.Source] = m
-	}
-	var out []queries.SourceChange
-	found := false
-	for _, tm := range toMs {
-		if only != "" && tm.Source != only {
-			continue
-		}
-		found = true
-		fm, ok := fromBySource[tm.Source]
-		if from.none {
-			fm, ok = previousComplete(all, tm)
-		}
-		if ok && fm.Seq > tm.Seq {
-			return nil, fmt.Errorf("diff: --from (%s) is later than --to (%s) for %s", fm.ID, tm.ID, tm.Source)
-		}
-		var fromSeq uint64
-		if ok {
-			fromSeq = fm.Seq
-		}
-		sc := queries.SourceChange{Source: tm.Source, From: fm, To: tm}
-		if sc.Forward, err = st.Changes(ctx, tm.Source, fromSeq, tm.Seq); err != nil {
-			return nil, fmt.Errorf("diff: %w", err)
-		}
-		if fromSeq != 0 && fromSeq != tm.Seq {
-			if sc.Backward, err = st.Changes(ctx, tm.Source, tm.Seq, fromSeq); err != nil {
-				return nil, fmt.Errorf("diff: %w", err)
-			}
-		}
-		out = append(out, sc)
-	}
-	if only != "" && !found {
-		return nil, fmt.Errorf("diff: source %q has no complete snapshot at that time: %w", only, graph.ErrNotFound)
-	}
-	return out, nil
-}
-
-// previousComplete is the complete snapshot of m's source just before m.
-func previousComplete(all []graph.Manifest, m graph.Manifest) (graph.Manifest, bool) {
-	var best graph.Manifest
-	ok := false
-	for _, x := range all {
-		if x.Source == m.Source && x.Status == graph.StatusComplete && x.Seq < m.Seq && (!ok || x.Seq > best.Seq) {
-			best, ok = x, true
-		}
-	}
-	return best, ok
 }
 
 func renderDiff(w io.Writer, format string, res *queries.DiffResult, limit int) error {

@@ -90,17 +90,7 @@ func (t *table) render(w io.Writer, format string) error {
 	}
 }
 
-func pathText(hops []queries.Hop) string {
-	if len(hops) == 0 {
-		return ""
-	}
-	var sb strings.Builder
-	sb.WriteString(nameOr(hops[0].FromName, hops[0].From))
-	for _, h := range hops {
-		fmt.Fprintf(&sb, " -%s-> %s", h.Edge, nameOr(h.ToName, h.To))
-	}
-	return sb.String()
-}
+func pathText(hops []queries.Hop) string { return report.PathText(hops) }
 
 func nameOr(name, id string) string {
 	if name != "" {

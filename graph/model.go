@@ -265,3 +265,21 @@ func SortedAttrKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// MergeEvidence folds evidence with the same source and statement into one
+// entry (details joined with "; "), so a statement or role assignment that
+// grants several actions of a recipe is listed once.
+func MergeEvidence(in []Evidence) []Evidence {
+	var out []Evidence
+	index := map[string]int{}
+	for _, ev := range in {
+		k := ev.Source + "\x00" + ev.Statement
+		if i, ok := index[k]; ok {
+			out[i].Detail += "; " + ev.Detail
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, ev)
+	}
+	return out
+}

@@ -47,50 +47,9 @@ func ParsePoint(ctx context.Context, st *graph.Store, s string) (time.Time, erro
 // before its latest one at to; to zero = latest. latest, when not nil, is
 // the graph at to (saves rebuilding it).
 func LoadDiff(ctx context.Context, st *graph.Store, latest *graph.View, from, to time.Time) (*queries.DiffResult, error) {
-	all, err := st.Snapshots(ctx)
+	changes, err := queries.SourceChanges(ctx, st, from, to, "")
 	if err != nil {
-		return nil, fmt.Errorf("diff: list snapshots: %w", err)
-	}
-	toMs, err := st.LatestAt(ctx, to)
-	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
-	}
-	if len(toMs) == 0 {
-		return nil, fmt.Errorf("diff: no complete snapshot: %w", graph.ErrNotFound)
-	}
-	fromBySource := map[string]graph.Manifest{}
-	if !from.IsZero() {
-		fromMs, err := st.LatestAt(ctx, from)
-		if err != nil {
-			return nil, fmt.Errorf("diff: %w", err)
-		}
-		for _, m := range fromMs {
-			fromBySource[m.Source] = m
-		}
-	}
-	var changes []queries.SourceChange
-	for _, tm := range toMs {
-		fm, ok := fromBySource[tm.Source]
-		if from.IsZero() {
-			fm, ok = previousComplete(all, tm)
-		}
-		if ok && fm.Seq > tm.Seq {
-			return nil, fmt.Errorf("diff: the start (%s) is later than the end (%s) for %s", fm.ID, tm.ID, tm.Source)
-		}
-		var fromSeq uint64
-		if ok {
-			fromSeq = fm.Seq
-		}
-		sc := queries.SourceChange{Source: tm.Source, From: fm, To: tm}
-		if sc.Forward, err = st.Changes(ctx, tm.Source, fromSeq, tm.Seq); err != nil {
-			return nil, fmt.Errorf("diff: %w", err)
-		}
-		if fromSeq != 0 && fromSeq != tm.Seq {
-			if sc.Backward, err = st.Changes(ctx, tm.Source, tm.Seq, fromSeq); err != nil {
-				return nil, fmt.Errorf("diff: %w", err)
-			}
-		}
-		changes = append(changes, sc)
+		return nil, err
 	}
 	v := latest
 	if v == nil {
@@ -106,16 +65,4 @@ func LoadDiff(ctx context.Context, st *graph.Store, latest *graph.View, from, to
 		res.From = from
 	}
 	return res, nil
-}
-
-// previousComplete is the complete snapshot of m's source just before m.
-func previousComplete(all []graph.Manifest, m graph.Manifest) (graph.Manifest, bool) {
-	var best graph.Manifest
-	ok := false
-	for _, x := range all {
-		if x.Source == m.Source && x.Status == graph.StatusComplete && x.Seq < m.Seq && (!ok || x.Seq > best.Seq) {
-			best, ok = x, true
-		}
-	}
-	return best, ok
 }

@@ -239,7 +239,7 @@ func (d *deriver) crossAccount(role graph.Node, trust *Document, value, acct str
 			continue
 		}
 		e := graph.Edge{From: p.ID, Kind: graph.EdgeCanAssume, To: role.ID,
-			Evidence:    mergeEvidence(append(trustEvidence(role.ID, tr), statementEvidence(idr.Allow, "cross-account sts:AssumeRole")...)),
+			Evidence:    graph.MergeEvidence(append(trustEvidence(role.ID, tr), statementEvidence(idr.Allow, "cross-account sts:AssumeRole")...)),
 			Conditional: tr.Conditional || idr.Conditional, Attrs: map[string]string{"cross_account": acct}}
 		if e.Conditional {
 			e.Condition = firstNonEmpty(tr.Condition, strings.Join(idr.Conditions, " and "))
@@ -563,7 +563,7 @@ func canEdge(from, capID string, results []recipeResult, pp *PrincipalPolicies) 
 	for _, rr := range results {
 		ids = append(ids, rr.recipe.ID)
 	}
-	e.Evidence = mergeEvidence(results[0].evidence)
+	e.Evidence = graph.MergeEvidence(results[0].evidence)
 	e.Attrs["recipes"] = strings.Join(ids, ",")
 	if results[0].conditional {
 		e.Conditional = true
@@ -625,19 +625,3 @@ func (rr *recipeResult) addResult(res Result, detail string) {
 	}
 }
 
-// mergeEvidence folds evidence for the same statement into one entry, so a
-// statement that allows three actions of a recipe is listed once.
-func mergeEvidence(in []graph.Evidence) []graph.Evidence {
-	var out []graph.Evidence
-	index := map[string]int{}
-	for _, ev := range in {
-		k := ev.Source + "\x00" + ev.Statement
-		if i, ok := index[k]; ok {
-			out[i].Detail += "; " + ev.Detail
-			continue
-		}
-		index[k] = len(out)
-		out = append(out, ev)
-	}
-	return out
-}

@@ -133,7 +133,7 @@ func (d *deriver) escalate(trusts map[string][]string) error {
 			if !ok {
 				continue
 			}
-			e := graph.Edge{From: a.ID, Kind: cg.kind, To: capID, Evidence: mergeEvidence(statementEvidence(res.refs, cg.id)), Attrs: map[string]string{"technique": cg.id, "source": cg.source}}
+			e := graph.Edge{From: a.ID, Kind: cg.kind, To: capID, Evidence: graph.MergeEvidence(statementEvidence(res.refs, cg.id)), Attrs: map[string]string{"technique": cg.id, "source": cg.source}}
 			if cg.indirect {
 				e.Attrs["indirect"] = "true"
 			}
@@ -241,7 +241,7 @@ func targetEdge(add func(graph.Edge) error, a graph.Node, prep *Prepared, kind g
 	if res.Decision != Allowed {
 		return nil
 	}
-	e := graph.Edge{From: a.ID, Kind: kind, To: target.ID, Evidence: mergeEvidence(statementEvidence(res.Allow, prep.action+" on "+target.Name)),
+	e := graph.Edge{From: a.ID, Kind: kind, To: target.ID, Evidence: graph.MergeEvidence(statementEvidence(res.Allow, prep.action+" on "+target.Name)),
 		Attrs: map[string]string{"technique": prep.action, "source": source}}
 	if res.Conditional {
 		e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
@@ -385,7 +385,7 @@ func (d *deriver) passRoleEdges(add func(graph.Edge) error, a graph.Node, pp *Pr
 			res := svcRes
 			res.add(pr)
 			e := graph.Edge{From: a.ID, Kind: graph.EdgeCanPassRole, To: roleID,
-				Evidence: mergeEvidence(statementEvidence(res.refs, fmt.Sprintf("%s: pass %s to %s", rule.id, role.Name, rule.service))),
+				Evidence: graph.MergeEvidence(statementEvidence(res.refs, fmt.Sprintf("%s: pass %s to %s", rule.id, role.Name, rule.service))),
 				Attrs:    map[string]string{"technique": rule.id, "source": rule.source}}
 			e.Conditional, e.Condition = res.conditional, res.condition()
 			if err := add(e); err != nil {
@@ -429,7 +429,7 @@ func (d *deriver) selfEscalation(a graph.Node, pp *PrincipalPolicies, vars map[s
 				continue
 			}
 			e := graph.Edge{From: a.ID, Kind: graph.EdgeCanAttachPolicy, To: capID,
-				Evidence: mergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s (%s)", act, c.node.Name, c.how))),
+				Evidence: graph.MergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s (%s)", act, c.node.Name, c.how))),
 				Attrs:    map[string]string{"technique": act, "target": c.node.ID, "source": "Rhino #7-12; PF iam-005..011"}}
 			if res.Conditional {
 				e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")
@@ -451,7 +451,7 @@ func (d *deriver) selfEscalation(a graph.Node, pp *PrincipalPolicies, vars map[s
 					continue
 				}
 				e := graph.Edge{From: a.ID, Kind: graph.EdgeCanEditPolicy, To: capID,
-					Evidence: mergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s, attached to %s (%s)", act, p.Name, c.node.Name, c.how))),
+					Evidence: graph.MergeEvidence(statementEvidence(res.Allow, fmt.Sprintf("%s on %s, attached to %s (%s)", act, p.Name, c.node.Name, c.how))),
 					Attrs:    map[string]string{"technique": act, "target": p.ID, "source": "Rhino #1-2; PF iam-001"}}
 				if res.Conditional {
 					e.Conditional, e.Condition = true, strings.Join(res.Conditions, " and ")

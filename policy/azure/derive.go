@@ -461,7 +461,7 @@ func canEdge(from, capID string, results []recipeResult) graph.Edge {
 	for _, rr := range results {
 		ids = append(ids, rr.recipe.ID)
 	}
-	e.Evidence = mergeEvidence(results[0].evidence)
+	e.Evidence = graph.MergeEvidence(results[0].evidence)
 	e.Attrs["recipes"] = strings.Join(ids, ",")
 	if results[0].conditional {
 		e.Conditional = true
@@ -600,19 +600,3 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// mergeEvidence folds evidence of the same assignment and role into one
-// entry, so a role that grants two actions of a recipe is listed once.
-func mergeEvidence(in []graph.Evidence) []graph.Evidence {
-	var out []graph.Evidence
-	index := map[string]int{}
-	for _, ev := range in {
-		k := ev.Source + "\x00" + ev.Statement
-		if i, ok := index[k]; ok {
-			out[i].Detail += "; " + ev.Detail
-			continue
-		}
-		index[k] = len(out)
-		out = append(out, ev)
-	}
-	return out
-}
