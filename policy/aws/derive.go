@@ -624,4 +624,3 @@ func (rr *recipeResult) addResult(res Result, detail string) {
 		}
 	}
 }
-

@@ -599,4 +599,3 @@ func appendUnique(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
