@@ -42,7 +42,13 @@ type Scenario struct {
 	Attack      []string `json:"attack"`
 	// Source says where the scenario comes from: "DETECTIONS.md §5" or "own".
 	Source string `json:"source"`
-	build  func(b *builder)
+	// Days is the length of the emulated window (background noise
+	// included) from 2026-11-02T07:00Z.
+	Days  int `json:"days"`
+	build func(b *builder)
+	// thin selects the thin background (a few principals per kind) for
+	// long windows.
+	thin bool
 }
 
 // Step is a named group of records: an attack step or a benign look-alike.
@@ -64,9 +70,11 @@ type RecRef struct {
 }
 
 // Expect is one alert a scenario expects: rule on actor, triggered by (one
-// of the events of) one of Steps.
+// of the events of) one of Steps, and carrying Label when set (the rule's
+// path that must fire, e.g. R06's first-seen-chain).
 type Expect struct {
 	Rule     string   `json:"rule"`
+	Label    string   `json:"label,omitempty"`
 	Actor    string   `json:"actor"`
 	Steps    []string `json:"steps"`
 	Required bool     `json:"required"`
@@ -128,12 +136,23 @@ type builder struct {
 	expect  []Expect
 	config  rules.Config
 	noiseN  int
+	size    noiseSize
 }
 
-func newBuilder(seed uint64) *builder {
+// defaultDays is the window of a scenario that does not set Days.
+const defaultDays = 3
+
+func newBuilder(seed uint64, sc Scenario) *builder {
 	from := time.Date(2026, 11, 2, 7, 0, 0, 0, time.UTC)
-	return &builder{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), seed: seed, from: from, to: from.Add(72 * time.Hour),
-		attack: time.Date(2026, 11, 4, 10, 0, 0, 0, time.UTC), stepIdx: map[string]*Step{}}
+	days, size := sc.Days, fullNoise()
+	if days <= 0 {
+		days = defaultDays
+	}
+	if sc.thin {
+		size = thinNoise()
+	}
+	return &builder{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), seed: seed, from: from, to: from.Add(time.Duration(days) * 24 * time.Hour),
+		attack: time.Date(2026, 11, 4, 10, 0, 0, 0, time.UTC), stepIdx: map[string]*Step{}, size: size}
 }
 
 // step declares an attack step.
@@ -154,6 +173,11 @@ func (b *builder) benign(id, actor, desc, reason string) string {
 // want declares an expected alert.
 func (b *builder) want(rule, actor string, required bool, reason string, steps ...string) {
 	b.expect = append(b.expect, Expect{Rule: rule, Actor: actor, Steps: steps, Required: required, Reason: reason})
+}
+
+// wantLabel declares an expected alert that must carry label.
+func (b *builder) wantLabel(rule, label, actor string, required bool, reason string, steps ...string) {
+	b.expect = append(b.expect, Expect{Rule: rule, Label: label, Actor: actor, Steps: steps, Required: required, Reason: reason})
 }
 
 func (b *builder) add(format, step string, t time.Time, body map[string]any) *record {
@@ -177,7 +201,15 @@ func (b *builder) jitter(max time.Duration) time.Duration {
 }
 
 // Scenarios returns every scenario, E1-E9 first.
-func Scenarios() []Scenario { return scenarioList() }
+func Scenarios() []Scenario {
+	list := scenarioList()
+	for i := range list {
+		if list[i].Days <= 0 {
+			list[i].Days = defaultDays
+		}
+	}
+	return list
+}
 
 // Find returns the scenario with this name (case-insensitive).
 func Find(name string) (Scenario, bool) {
@@ -201,7 +233,7 @@ type Summary struct {
 
 // Write emulates sc into dir (created): logs/ and expect.json.
 func Write(ctx context.Context, sc Scenario, dir string, seed uint64) (Summary, error) {
-	b := newBuilder(seed)
+	b := newBuilder(seed, sc)
 	sc.build(b)
 	noise(b)
 	if err := ctx.Err(); err != nil {

@@ -83,3 +83,60 @@ func TestEmulateValidateAll(t *testing.T) {
 		t.Errorf("validation failed:\n%s", sb.String())
 	}
 }
+
+// TestFirstSeenNeedsBaseline shows X4-first-seen exercises the first-seen
+// baseline both ways: with a history longer than the emulated window the
+// first-seen alerts cannot fire (the coverage gate), and with a history
+// shorter than a day the daily look-alikes are no longer in the baseline
+// and alert.
+func TestFirstSeenNeedsBaseline(t *testing.T) {
+	ctx := context.Background()
+	g := sampleGraph(t)
+	sc, ok := Find("X4-first-seen")
+	if !ok {
+		t.Fatal("no scenario X4-first-seen")
+	}
+	dir := t.TempDir()
+	if _, err := Write(ctx, sc, dir, DefaultSeed); err != nil {
+		t.Fatal(err)
+	}
+	check := func(history string) ScenarioResult {
+		t.Helper()
+		cfg := rules.Config{Params: map[string]map[string]string{"R02": {"history": history}, "R06": {"history": history}}}
+		rep, err := Validate(ctx, []string{dir}, g, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Scenarios[0]
+	}
+	status := func(sr ScenarioResult) map[string]string {
+		out := map[string]string{}
+		for _, e := range sr.Expectations {
+			out[e.Rule+":"+e.Label] = e.Status
+		}
+		return out
+	}
+
+	long := check("480h") // 20 days: the baseline never covers it
+	want := map[string]string{"R02:": StatusMissed, "R10:": StatusDetected, "R06:first-seen-chain": StatusMissed,
+		"R06:chain-not-in-snapshot": StatusDetected, "R05:": StatusOptional}
+	if d := cmp.Diff(want, status(long)); d != "" || long.Pass {
+		t.Errorf("history 480h: pass %v, expectations (-want +got):\n%s", long.Pass, d)
+	}
+
+	short := check("12h") // the daily routine is older than the history
+	benign := map[string]bool{}
+	for _, fp := range short.FalsePositives {
+		if fp.Kind == "benign" {
+			benign[fp.Rule+" "+fp.Actor] = true
+		}
+	}
+	for _, w := range []string{"R02 gina", "R06 DeployRole"} {
+		if !benign[w] {
+			t.Errorf("history 12h: want a false positive %q on a daily look-alike, got %+v", w, short.FalsePositives)
+		}
+	}
+	if short.Pass {
+		t.Error("history 12h: validation passed although look-alikes alerted")
+	}
+}

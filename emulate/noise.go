@@ -5,22 +5,43 @@ import (
 	"time"
 )
 
-// noise adds background activity over the scenario window: several hundred
-// principals across the clouds doing ordinary work (reads of data, VM
-// starts, sign-ins, controllers and kubelets), plus the sample
-// organisation's own routine deployers. None of it may alert.
+// noiseSize is how many background principals of each kind a scenario
+// carries, and how often the Kubernetes controllers create pods.
+type noiseSize struct {
+	aws, azure, graph, gcp, workspace, nodes int
+	podEvery                                 int // hours between controller-created pods
+}
+
+// fullNoise is the background of the 3-day scenarios (about 420
+// principals).
+func fullNoise() noiseSize {
+	return noiseSize{aws: 150, azure: 50, graph: 80, gcp: 40, workspace: 80, nodes: 12, podEvery: 3}
+}
+
+// thinNoise is the background of the long baseline scenario: a few
+// principals of each kind, so 16 days cost about as much as 3 full ones.
+func thinNoise() noiseSize {
+	return noiseSize{aws: 12, azure: 6, graph: 10, gcp: 6, workspace: 12, nodes: 2, podEvery: 6}
+}
+
+// noise adds background activity over the scenario window: principals
+// across the clouds doing ordinary work (reads of data, VM starts,
+// sign-ins, controllers and kubelets), plus the sample organisation's own
+// routine deployers. None of it may alert.
 func noise(b *builder) {
 	hours := int(b.to.Sub(b.from) / time.Hour)
 	ip := func(n int) string { return fmt.Sprintf("10.%d.%d.%d", 20+n%5, n%250, 1+n%200) }
+	sz := b.size
 
-	// AWS: 150 workload and user sessions outside the IAM snapshot (other
-	// teams' roles in the same account, not collected by the sample).
+	// AWS: workload and user sessions (150 in the full profile) outside the
+	// IAM snapshot (other teams' roles in the same account, not collected by
+	// the sample).
 	awsCalls := []struct{ src, name string }{
 		{"s3", "GetObject"}, {"s3", "PutObject"}, {"ec2", "DescribeInstances"}, {"kms", "Decrypt"},
 		{"ssm", "GetParameter"}, {"logs", "CreateLogStream"}, {"ecs", "DescribeTasks"}, {"cloudwatch", "PutMetricData"},
 		{"dynamodb", "GetItem"}, {"sqs", "ReceiveMessage"},
 	}
-	for p := 0; p < 150; p++ {
+	for p := 0; p < sz.aws; p++ {
 		role := fmt.Sprintf("svc-%03d", p)
 		who := roleSession(prodAcct, "", role, fmt.Sprintf("i-0%015x", b.rng.Uint64()>>4), fmt.Sprintf("ASIANOISE%06d", p))
 		per := 2 + b.rng.IntN(6) // calls per active hour
@@ -69,13 +90,13 @@ func noise(b *builder) {
 				ua:     "console.amazonaws.com", ip: "198.51.100.31", id: b.uuid()}))
 		}
 	}
-	noiseN := 150 + 3
+	noiseN := sz.aws + 3
 
-	// Azure Activity: 50 users outside the sample tenant's snapshot start
+	// Azure Activity: users (50) outside the sample tenant's snapshot start
 	// VMs and rotate storage keys; ci-pipeline deploys its container app.
 	azOps := []string{"Microsoft.Compute/virtualMachines/start/action", "Microsoft.Compute/virtualMachines/deallocate/action",
 		"Microsoft.Storage/storageAccounts/listKeys/action", "Microsoft.Network/networkSecurityGroups/securityRules/write"}
-	for p := 0; p < 50; p++ {
+	for p := 0; p < sz.azure; p++ {
 		oid := fmt.Sprintf("e0000000-0000-4000-8000-%012d", p)
 		upn := fmt.Sprintf("ops%02d@corp.example", p)
 		for d := 0; d < hours/24; d++ {
@@ -95,11 +116,11 @@ func noise(b *builder) {
 			resourceID: "/subscriptions/" + prodSub + "/resourceGroups/apps/providers/Microsoft.App/containerApps/web",
 			body:       map[string]any{"properties": map[string]any{"template": map[string]any{"containers": []any{map[string]any{"name": "web", "image": "corpacr.azurecr.io/web:2026.11." + fmt.Sprint(d)}}}}}}))
 	}
-	noiseN += 51
+	noiseN += sz.azure + 1
 
-	// Graph activity: 80 users reading mail, files and calendars.
+	// Graph activity: users (80) reading mail, files and calendars.
 	uris := []string{"/me/messages", "/me/drive/root/children", "/me/calendar/events", "/sites/root", "/me/photo/$value", "/me/mailFolders/inbox"}
-	for p := 0; p < 80; p++ {
+	for p := 0; p < sz.graph; p++ {
 		oid := fmt.Sprintf("f0000000-0000-4000-8000-%012d", p)
 		sess := b.uuid()
 		for h := 0; h < hours; h += 2 {
@@ -112,10 +133,10 @@ func noise(b *builder) {
 				ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edge/130.0", session: sess, id: b.uuid()}))
 		}
 	}
-	noiseN += 80
+	noiseN += sz.graph
 
-	// GCP: 40 service accounts reading and writing objects, writing logs.
-	for p := 0; p < 40; p++ {
+	// GCP: service accounts (40) reading and writing objects, writing logs.
+	for p := 0; p < sz.gcp; p++ {
 		sa := fmt.Sprintf("batch-%02d@%s.iam.gserviceaccount.com", p, webProd)
 		for h := 0; h < hours; h++ {
 			if b.rng.IntN(3) != 0 {
@@ -131,10 +152,10 @@ func noise(b *builder) {
 				ip: ip(p + 200), ua: "gcloud-golang-storage/1.43.0", id: b.uuid(), permission: perm, resourceType: "gcs_bucket"}))
 		}
 	}
-	noiseN += 40
+	noiseN += sz.gcp
 
-	// Workspace: 80 people sign in each working day.
-	for p := 0; p < 80; p++ {
+	// Workspace: people (80) sign in each working day.
+	for p := 0; p < sz.workspace; p++ {
 		for d := 0; d < hours/24; d++ {
 			t := b.from.Add(time.Duration(d)*24*time.Hour + 1*time.Hour + b.jitter(4*time.Hour))
 			b.add("workspace", "", t, workspaceActivity(wsCall{t: t, app: "login", actorEmail: fmt.Sprintf("staff%02d@corp.example", p),
@@ -142,11 +163,11 @@ func noise(b *builder) {
 				ip: ip(p + 300), unique: b.rng.Int64N(1e18)}))
 		}
 	}
-	noiseN += 80
+	noiseN += sz.workspace
 
 	// Kubernetes: kubelets renew leases and report status; controllers
 	// create ReplicaSet pods (ownerReferences set).
-	for n := 0; n < 12; n++ {
+	for n := 0; n < sz.nodes; n++ {
 		node := fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", n/4, 10+n)
 		for h := 0; h < hours; h++ {
 			for k := 0; k < 2; k++ {
@@ -157,8 +178,8 @@ func noise(b *builder) {
 			}
 		}
 	}
-	for h := 0; h < hours; h += 3 {
-		t := b.from.Add(time.Duration(h)*time.Hour + b.jitter(3*time.Hour))
+	for h := 0; h < hours; h += sz.podEvery {
+		t := b.from.Add(time.Duration(h)*time.Hour + b.jitter(time.Duration(sz.podEvery)*time.Hour))
 		pod := fmt.Sprintf("web-6f8d9c-%05d", h)
 		body := map[string]any{"kind": "Pod", "apiVersion": "v1", "metadata": map[string]any{"name": pod, "namespace": "web",
 			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6f8d9c", "controller": true}}},
@@ -176,6 +197,6 @@ func noise(b *builder) {
 			verb:   "create", resource: "pods", namespace: "monitoring", code: 201, ip: "10.0.0.5",
 			ua: "kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/a1b2c3d/system:serviceaccount:kube-system:daemon-set-controller", id: b.uuid(), body: ds}))
 	}
-	noiseN += 12 + 2
+	noiseN += sz.nodes + 2
 	b.noiseN = noiseN
 }

@@ -73,6 +73,10 @@ func scenarioList() []Scenario {
 			Clouds: []string{"azure", "gcp", "k8s"}, Attack: []string{"T1098.003", "T1610"},
 			Description: "The day-2 snapshot shows contractors nested into aci-operators and leo added to ml-leads, with no grant event in the stream; ivan creates a container group and leo a GKE deployment three hours after the snapshot. Benign: alice, who could deploy on both days, does the same.",
 			build:       buildX3},
+		{Name: "X4-first-seen", Title: "AWS: after 15 quiet days, first-time discovery, a trust-policy backdoor and role juggling to deploy", Source: "own",
+			Clouds: []string{"aws"}, Attack: []string{"T1069.003", "T1087.004", "T1098.003", "T1550.001", "T1610"}, Days: 16, thin: true,
+			Description: "16 days of (thin) background give the first-seen baseline its 14 days. On day 15 frank's key (he may edit DeployRole's trust policy) quietly reads roles and policies (five calls in 15 minutes, below R01's burst), adds himself and DeployRole to DeployRole's trust, assumes DeployRole and deploys; then the DeployRole session assumes DeployRole (role juggling, to outlive frank's key) and deploys again. Benign: gina reviews the deployer groups every day; Jenkins (JumpRole) assumes DeployRole and runs the app task every day.",
+			build:       buildX4},
 	}
 }
 
@@ -553,4 +557,87 @@ func buildX3(b *builder) {
 	al := b.benign("b-alice", "alice", "alice, who could deploy on both days, creates a container group the same morning",
 		"a path in both snapshots")
 	aciDeploy(al, t0.Add(5*time.Minute), "alice")
+}
+
+// buildX4 needs the baseline: 16 days of background (thin noise) so that
+// R02 and R06's first-seen paths may fire from day 14 on. The daily benign
+// look-alikes are what the baseline learns.
+func buildX4(b *builder) {
+	days := int(b.to.Sub(b.from) / (24 * time.Hour))
+	b.attack = b.from.Add(15*24*time.Hour + 3*time.Hour) // 2026-11-17T10:00Z
+	t0 := b.attack
+	deployRoleArn := "arn:aws:iam::" + prodAcct + ":role/DeployRole"
+	assumeResp := func(key, session string) map[string]any {
+		return map[string]any{"credentials": map[string]any{"accessKeyId": key, "expiration": ts(t0.Add(time.Hour))},
+			"assumedRoleUser": map[string]any{"arn": "arn:aws:sts::" + prodAcct + ":assumed-role/DeployRole/" + session, "assumedRoleId": "AROADEPLOYROLE:" + session}}
+	}
+
+	// The daily routine the baseline learns: gina (group administrator)
+	// reviews the deployer groups every morning, and Jenkins sessions of
+	// JumpRole assume DeployRole and run the app task.
+	gina := iamUser(prodAcct, "ops/", "gina", "AKIAGINA")
+	review := b.benign("b-gina-review", "gina", "gina reads the Deployers and Developers groups every morning, day 0 to 15",
+		"a principal that enumerates groups every day is in the baseline: not first-seen")
+	jen := b.benign("b-jenkins", "JumpRole (jenkins), DeployRole", "Jenkins assumes DeployRole and runs the app task every day, day 0 to 15",
+		"the JumpRole -> DeployRole chain is in the snapshot and used daily: in the baseline, not first-seen")
+	for d := 0; d < days; d++ {
+		day := b.from.Add(time.Duration(d) * 24 * time.Hour)
+		t := day.Add(90*time.Minute + b.jitter(30*time.Minute))
+		for i, g := range []string{"Deployers", "Developers"} {
+			b.ct(review, t.Add(time.Duration(i)*20*time.Second), gina, "iam", "GetGroup", map[string]any{"groupName": g}, nil, "", "console.amazonaws.com", "198.51.100.35")
+		}
+		t = day.Add(4*time.Hour + b.jitter(time.Hour))
+		jmp := roleSession(prodAcct, "", "JumpRole", fmt.Sprintf("jenkins-%d", d), fmt.Sprintf("ASIAJENKINSJMP%03d", d))
+		key := fmt.Sprintf("ASIAJENKINSDEP%03d", d)
+		b.ct(jen, t, jmp, "sts", "AssumeRole", map[string]any{"roleArn": deployRoleArn, "roleSessionName": "jenkins"},
+			map[string]any{"credentials": map[string]any{"accessKeyId": key}, "assumedRoleUser": map[string]any{"arn": "arn:aws:sts::" + prodAcct + ":assumed-role/DeployRole/jenkins"}},
+			"", "aws-sdk-java/2.25.0", "10.0.1.40")
+		b.ct(jen, t.Add(time.Minute), roleSession(prodAcct, "", "DeployRole", "jenkins", key), "ecs", "RunTask",
+			map[string]any{"cluster": "prod", "taskDefinition": "app:7", "launchType": "FARGATE"}, nil, "", "aws-sdk-java/2.25.0", "10.0.1.40")
+	}
+
+	// Day 15: frank's stolen key. Quiet discovery: five calls over 15
+	// minutes, far below R01's burst thresholds.
+	frank := iamUser(prodAcct, "ops/", "frank", "AKIAFRANK0STOLEN")
+	recon := b.step("recon", "frank", "ListRoles, GetRole, ListAttachedRolePolicies, GetPolicy, GetPolicyVersion on DeployRole over 15 minutes (frank never did discovery before)")
+	for i, c := range []struct {
+		name   string
+		params map[string]any
+	}{
+		{"ListRoles", map[string]any{}},
+		{"GetRole", map[string]any{"roleName": "DeployRole"}},
+		{"ListAttachedRolePolicies", map[string]any{"roleName": "DeployRole"}},
+		{"GetPolicy", map[string]any{"policyArn": "arn:aws:iam::" + prodAcct + ":policy/platform/DeployRolePolicy"}},
+		{"GetPolicyVersion", map[string]any{"policyArn": "arn:aws:iam::" + prodAcct + ":policy/platform/DeployRolePolicy", "versionId": "v2"}},
+	} {
+		b.ct(recon, t0.Add(time.Duration(i)*225*time.Second), frank, "iam", c.name, c.params, nil, "", uaCLI, attackerIP)
+	}
+	backdoor := b.step("backdoor", "frank", "UpdateAssumeRolePolicy: DeployRole now also trusts frank and itself")
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::` + prodAcct + `:role/JumpRole",` +
+		`"arn:aws:iam::` + prodAcct + `:user/ops/frank","` + deployRoleArn + `"]},"Action":"sts:AssumeRole"}]}`
+	b.ct(backdoor, t0.Add(20*time.Minute), frank, "iam", "UpdateAssumeRolePolicy", map[string]any{"roleName": "DeployRole", "policyDocument": trust}, nil, "", uaCLI, attackerIP)
+	assume := b.step("assume", "frank", "AssumeRole DeployRole with frank's key")
+	b.ct(assume, t0.Add(22*time.Minute), frank, "sts", "AssumeRole", map[string]any{"roleArn": deployRoleArn, "roleSessionName": "frank"},
+		assumeResp("ASIAFRANKDEPLOY01", "frank"), "", uaCLI, attackerIP)
+	s1 := roleSession(prodAcct, "", "DeployRole", "frank", "ASIAFRANKDEPLOY01")
+	deploy := b.step("deploy", "DeployRole", "RegisterTaskDefinition (attacker image) and RunTask from frank's DeployRole session")
+	b.ct(deploy, t0.Add(24*time.Minute), s1, "ecs", "RegisterTaskDefinition", map[string]any{"family": "metrics-agent",
+		"containerDefinitions": []any{map[string]any{"name": "agent", "image": "docker.io/attacker/agent:latest"}},
+		"executionRoleArn":     "arn:aws:iam::" + prodAcct + ":role/app/AppTaskRole"}, nil, "", uaCLI, attackerIP)
+	b.ct(deploy, t0.Add(25*time.Minute), s1, "ecs", "RunTask", map[string]any{"cluster": "prod", "taskDefinition": "metrics-agent:1", "launchType": "FARGATE"}, nil, "", uaCLI, attackerIP)
+	// Role juggling: before the 1-hour chained session expires, the
+	// DeployRole session assumes DeployRole (the backdoored trust allows
+	// it), and the new session deploys again.
+	juggle := b.step("juggle", "DeployRole", "the DeployRole session assumes DeployRole (role juggling, 50 minutes later)")
+	b.ct(juggle, t0.Add(72*time.Minute), s1, "sts", "AssumeRole", map[string]any{"roleArn": deployRoleArn, "roleSessionName": "refresh"},
+		assumeResp("ASIAJUGGLEDEPLOY02", "refresh"), "", uaCLI, attackerIP)
+	s2 := roleSession(prodAcct, "", "DeployRole", "refresh", "ASIAJUGGLEDEPLOY02")
+	persist := b.step("persist", "DeployRole", "RunTask from the juggled session, 2 hours after the first deploy")
+	b.ct(persist, t0.Add(145*time.Minute), s2, "ecs", "RunTask", map[string]any{"cluster": "prod", "taskDefinition": "metrics-agent:1", "launchType": "FARGATE"}, nil, "", uaCLI, attackerIP)
+
+	b.want("R02", "frank", true, "frank never did group or permission discovery in 15 days of baseline (the baseline covers 14 days)", recon)
+	b.want("R10", "frank", true, "discovery, then a grant (the trust-policy change) by the same key within 2 h", backdoor)
+	b.wantLabel("R06", "first-seen-chain", "DeployRole", true, "frank -> DeployRole was never used in the baseline (frank reaches DeployRole in the snapshot through CanUpdateTrust, so not chain-not-in-snapshot)", assume, deploy)
+	b.wantLabel("R06", "chain-not-in-snapshot", "DeployRole", true, "DeployRole -> DeployRole: the snapshot's trust policy does not let DeployRole assume itself (the backdoor came after the snapshot)", juggle, persist)
+	b.want("R05", "DeployRole", false, "not built: a trust-policy change (UpdateAssumeRolePolicy) names no grantee R05 can match, and R05 keys on the deploying role, not on the session's origin (frank)", deploy, persist)
 }

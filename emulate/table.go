@@ -20,7 +20,11 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintf(tw, "== %s %s: %s (%d events, %d alerts)\n", s.Scenario, verdict, s.Title, s.Events, s.Alerts)
 		fmt.Fprintln(tw, "RULE\tACTOR\tSTEPS\tREQUIRED\tFIRED\tSTATUS\tWHY")
 		for _, e := range s.Expectations {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Rule, e.Actor, strings.Join(e.Steps, ","), yesNo(e.Required), e.Fired, e.Status, e.Reason)
+			rule := e.Rule
+			if e.Label != "" {
+				rule += ":" + e.Label
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", rule, e.Actor, strings.Join(e.Steps, ","), yesNo(e.Required), e.Fired, e.Status, e.Reason)
 		}
 		for _, f := range s.FalsePositives {
 			fmt.Fprintf(tw, "%s\t%s\t-\tFP:%s\t%d\t%s\t%s\n", f.Rule, f.Actor, f.Kind, f.Count, "false positive", f.Reason+": "+f.Summary)

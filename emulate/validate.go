@@ -274,7 +274,7 @@ func judge(dir string, exp Expectation, alerts []rules.Alert) ScenarioResult {
 		attack, benign, noise := stepsOf(a)
 		hit := false
 		for i, x := range exp.Expect {
-			if x.Rule != a.Rule || !actorMatches(x.Actor, a.Actor) {
+			if x.Rule != a.Rule || !actorMatches(x.Actor, a.Actor) || (x.Label != "" && !contains(a.Labels, x.Label)) {
 				continue
 			}
 			for _, s := range attack {

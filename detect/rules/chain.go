@@ -36,6 +36,13 @@ func (r *chainRule) Meta() Meta {
 }
 
 func (r *chainRule) Observe(ctx context.Context, c *Context, e *event.Event) ([]Alert, error) {
+	// Coverage counts from every event, as R02 does: the baseline's data
+	// starts with the stream, not with the first chain deploy (R02 may be
+	// disabled).
+	start, err := r.base.Coverage(ctx, e.Time)
+	if err != nil {
+		return nil, fmt.Errorf("baseline coverage: %w", err)
+	}
 	if e.Class != event.Deploy || e.Outcome != event.Success || e.Actor.AccessKeyID == "" || c.Approved("R06") {
 		return nil, nil
 	}
@@ -44,16 +51,12 @@ func (r *chainRule) Observe(ctx context.Context, c *Context, e *event.Event) ([]
 		return nil, nil
 	}
 	chainKey := "chain|" + s.caller + "|" + c.Key()
-	start, err := r.base.Coverage(ctx, e.Time)
-	if err != nil {
-		return nil, err
-	}
 	last, seen, err := r.base.Seen(ctx, chainKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	if err := r.base.Record(ctx, chainKey, e.Time); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	var labels []string
 	// Does the snapshot give the caller a path to the role it assumed?

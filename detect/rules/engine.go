@@ -68,9 +68,9 @@ type Stats struct {
 
 // Engine runs rules over events.
 type Engine struct {
-	rules  []Rule
-	graph  Graph
-	cfg    Config
+	rules []Rule
+	graph Graph
+	cfg   Config
 	// seen dedupes alert keys in two generations: when the current one
 	// fills, the previous is dropped, so a long-running consumer's memory
 	// stays bounded while keys of recent alerts (the ones a replay or a
@@ -81,7 +81,7 @@ type Engine struct {
 	// so views swapped out over a long run are released.
 	deploy      map[*graph.View]*deployIndex
 	deployOrder []*graph.View
-	stats  Stats
+	stats       Stats
 	// grants is the delta journal: grant events from the stream by grantee
 	// (lower-cased name or raw identity), for R04/R05.
 	grants map[string][]EventRef

@@ -410,3 +410,81 @@ func TestWhoamiIsNotAProbe(t *testing.T) {
 		t.Errorf("GetCallerIdentity then a routine deploy alerted: %v", got)
 	}
 }
+
+// TestFirstSeenChainWithoutR02: R06 counts baseline coverage from every
+// event, not only from chain deploys, so a chain first seen after 14 days
+// of logs fires even when R02 (which also notes coverage) is disabled and
+// the chain's deploy is the first one in the stream.
+func TestFirstSeenChainWithoutR02(t *testing.T) {
+	st := sampleStore(t)
+	g, err := NewStoreGraph(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []ct{
+		{user: "alice", source: "s3.amazonaws.com", name: "GetObject", at: -20 * 24 * time.Hour, params: map[string]any{"bucketName": "b"}},
+		{user: "role:JumpRole", source: "sts.amazonaws.com", name: "AssumeRole", params: map[string]any{"roleArn": "arn:aws:iam::111122223333:role/DeployRole", "roleSessionName": "x"},
+			resp: map[string]any{"credentials": map[string]any{"accessKeyId": "ASIAJUMP9"}, "assumedRoleUser": map[string]any{"arn": "arn:aws:sts::111122223333:assumed-role/DeployRole/x"}}},
+		{user: "role:DeployRole", key: "ASIAJUMP9", source: "ecs.amazonaws.com", name: "RunTask", params: runTask, at: 5 * time.Minute},
+	}
+	for _, disabled := range [][]string{nil, {"R02"}} {
+		cfg := Config{Disabled: disabled}
+		rs, err := RulesFromConfig(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		en := NewEngine(g, cfg, rs)
+		var got []Alert
+		for i, c := range events {
+			ev, err := cloudtrail.ParseRecord(c.record(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			as, err := en.Process(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, as...)
+		}
+		if len(got) != 1 || got[0].Rule != "R06" || !containsLabel(got[0], "first-seen-chain") || containsLabel(got[0], "chain-not-in-snapshot") {
+			t.Errorf("disabled %v: want one R06 first-seen-chain (JumpRole -> DeployRole, in the snapshot), got %+v", disabled, summary(got))
+		}
+	}
+}
+
+// TestControllerCreatedPods: R04 and R08 skip a pod with an owner reference
+// only when a kube-system controller (or the controller manager) created
+// it; an owner reference set by anyone else, or a controller's pod without
+// one, is judged.
+func TestControllerCreatedPods(t *testing.T) {
+	st := sampleStore(t)
+	g, err := NewStoreGraph(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(user, owner string) event.Event {
+		e := event.Event{Time: eventT0, Format: "k8s-audit", Cloud: "k8s", Service: "k8s", Action: "create pods", Class: event.Deploy,
+			Outcome: event.Success, Actor: event.Actor{Raw: user, Type: "serviceAccount"}, Scope: "prod-eks", Resource: "monitoring/node-exporter-x"}
+		e.SetDetail("hostPath", "true")
+		e.SetDetail("ownerKind", owner)
+		return e
+	}
+	for _, tt := range []struct {
+		user, owner string
+		want        []fired
+	}{
+		{"system:serviceaccount:kube-system:daemon-set-controller", "DaemonSet", nil},
+		{"system:kube-controller-manager", "ReplicaSet", nil},
+		{"system:serviceaccount:build:ci-runner", "DaemonSet", []fired{{"R04", "system:serviceaccount:build:ci-runner"}, {"R08", "system:serviceaccount:build:ci-runner"}}},
+		{"system:serviceaccount:kube-system:daemon-set-controller", "", []fired{{"R04", "system:serviceaccount:kube-system:daemon-set-controller"}, {"R08", "system:serviceaccount:kube-system:daemon-set-controller"}}},
+	} {
+		en := NewEngine(g, Config{}, DefaultRules(nil))
+		got, err := en.Process(context.Background(), pod(tt.user, tt.owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tt.want, summary(got)); d != "" {
+			t.Errorf("%s, owner %q (-want +got):\n%s", tt.user, tt.owner, d)
+		}
+	}
+}
