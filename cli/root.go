@@ -109,6 +109,7 @@ Exit codes: 0 ok, 1 error, 2 usage error.`,
 		newEmulateCommand(g),
 		newValidateCommand(g),
 		newRulesCommand(g),
+		newIncidentCommand(g),
 	)
 	return root
 }
