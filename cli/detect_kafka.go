@@ -60,6 +60,7 @@ type detectKafkaOptions struct {
 	Group       string
 	ViewsTopic  string
 	AlertsTopic string
+	StateTopic  string
 	NoStdout    bool
 	StateWindow string
 	MaxViewAge  string
@@ -72,6 +73,7 @@ func addDetectKafkaFlags(f *pflag.FlagSet, o *detectKafkaOptions) {
 	f.StringVar(&o.Group, "group", "permgraph-detect", "with --kafka-brokers: the consumer group replicas share")
 	f.StringVar(&o.ViewsTopic, "views-topic", "", "with --kafka-brokers: the compacted topic the snapshot job publishes views to (default: the local store)")
 	f.StringVar(&o.AlertsTopic, "alerts-topic", "", "with --kafka-brokers: produce alerts as JSON to this topic (key: alert id)")
+	f.StringVar(&o.StateTopic, "state-topic", "", "with --kafka-brokers: compacted topic keeping each partition's first-seen baseline (R02, R06) across takeovers (default <topic>.state; \"none\" disables)")
 	f.BoolVar(&o.NoStdout, "no-stdout", false, "with --alerts-topic: do not also print alerts on stdout")
 	f.StringVar(&o.StateWindow, "state-window", "24h", "event time a replica replays before a partition's committed offset to rebuild rule state")
 	f.StringVar(&o.MaxViewAge, "max-view-age", "24h", "alerts judged against a view older than this (relative to the event) are marked stale")
@@ -98,12 +100,22 @@ func runDetectKafka(ctx context.Context, g *globalOptions, o detectOptions, ko d
 	if err != nil {
 		return err
 	}
+	stateTopic := ko.StateTopic
+	switch stateTopic {
+	case "":
+		stateTopic = ko.Topic + ".state"
+	case "none":
+		stateTopic = ""
+	}
+	if stateTopic == ko.Topic || (stateTopic != "" && (stateTopic == ko.AlertsTopic || stateTopic == ko.ViewsTopic)) {
+		return usagef("--state-topic %s is also the events, alerts or views topic", stateTopic)
+	}
 	conn, err := ko.kafka.connect(ctx, g)
 	if err != nil {
 		return err
 	}
 	d := &stream.Detector{Conn: conn, Topic: ko.Topic, Group: ko.Group, Config: cfg, StateWindow: stateWindow, MaxViewAge: maxAge,
-		AlertsTopic: ko.AlertsTopic, Log: g.logger}
+		AlertsTopic: ko.AlertsTopic, StateTopic: stateTopic, Log: g.logger}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if ko.ViewsTopic != "" {
@@ -143,8 +155,8 @@ func runDetectKafka(ctx context.Context, g *globalOptions, o detectOptions, ko d
 	err = d.Run(ctx)
 	s := d.Stats()
 	el := time.Since(start).Seconds()
-	fmt.Fprintf(g.stderr, "detect: kafka %s: %d records, %d events (%.0f/s), %d alerts, %d deduplicated, %d malformed, %d takeovers replaying %d records in %s\n",
-		termSafe(ko.Topic), s.Records, s.Events, float64(s.Events)/max(el, 1e-9), s.Alerts, s.Deduped, s.Malformed, s.Assignments, s.Replayed, s.ReplayTime.Round(time.Millisecond))
+	fmt.Fprintf(g.stderr, "detect: kafka %s: %d records, %d events (%.0f/s), %d alerts, %d deduplicated, %d malformed, %d takeovers replaying %d records in %s, %d baseline state records loaded, %d written\n",
+		termSafe(ko.Topic), s.Records, s.Events, float64(s.Events)/max(el, 1e-9), s.Alerts, s.Deduped, s.Malformed, s.Assignments, s.Replayed, s.ReplayTime.Round(time.Millisecond), s.StateLoaded, s.StateWritten)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

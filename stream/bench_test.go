@@ -15,7 +15,8 @@ import (
 	"permgraph/detect/read"
 )
 
-// TestThroughput measures events/s through kfake with 1 and 2 replicas
+// TestThroughput measures events/s through kfake with 1 and 2 replicas,
+// and with 1 replica writing the baseline state topic
 // (PERMGRAPH_KAFKA_BENCH=N events; skipped otherwise).
 func TestThroughput(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("PERMGRAPH_KAFKA_BENCH"))
@@ -39,14 +40,18 @@ func TestThroughput(t *testing.T) {
 	}
 	t.Logf("forward: %d events in %s (%.0f/s)", n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
 	adm := kadm.NewClient(prod)
-	for _, replicas := range []int{1, 2} {
-		group := fmt.Sprintf("bench-%d", replicas)
+	for _, c := range []struct {
+		replicas int
+		state    string
+	}{{1, ""}, {2, ""}, {1, "events.state"}} {
+		replicas := c.replicas
+		group := fmt.Sprintf("bench-%d-%s", replicas, c.state)
 		rctx, cancel := context.WithCancel(ctx)
 		var ds []*Detector
 		done := make(chan error, replicas)
 		start := time.Now()
 		for range replicas {
-			d := &Detector{Conn: conn, Topic: "events", Group: group, Sink: Sinks{}, Log: testLog(t)}
+			d := &Detector{Conn: conn, Topic: "events", Group: group, Sink: Sinks{}, StateTopic: c.state, Log: testLog(t)}
 			ds = append(ds, d)
 			go func() { done <- d.Run(rctx) }()
 		}
@@ -56,11 +61,13 @@ func TestThroughput(t *testing.T) {
 		for range replicas {
 			<-done
 		}
-		var alerts int64
+		var alerts, state int64
 		for _, d := range ds {
 			alerts += d.Stats().Alerts
+			state += d.Stats().StateWritten
 		}
-		t.Logf("%d replica(s): %d events in %s: %.0f events/s (%d alerts)", replicas, n, el.Round(time.Millisecond), float64(n)/el.Seconds(), alerts)
+		t.Logf("%d replica(s), state topic %q: %d events in %s: %.0f events/s (%d alerts, %d state records written)", replicas, c.state, n, el.Round(time.Millisecond),
+			float64(n)/el.Seconds(), alerts, state)
 	}
 }
 

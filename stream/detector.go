@@ -141,6 +141,13 @@ type Detector struct {
 	// but did not commit are not written again.
 	AlertsTopic    string
 	DedupeLookback time.Duration
+	// StateTopic, when set, is a compacted topic holding every partition's
+	// first-seen baseline (R02, R06; state.go): created if missing, read
+	// for the assigned partitions before they are replayed, and written
+	// with each commit's baseline changes (after the alerts, before the
+	// offsets). Without it a partition's baseline covers only the
+	// replayed StateWindow after a takeover.
+	StateTopic string
 	// SessionTimeout of the group (default 10 s: a killed replica's
 	// partitions move after at most this long).
 	SessionTimeout time.Duration
@@ -149,6 +156,8 @@ type Detector struct {
 	// crashAfterWrite (tests) makes Run return right after a batch's
 	// alerts are written and before its offsets are committed: a crash.
 	crashAfterWrite func() bool
+
+	stateParts int32 // partitions of StateTopic
 
 	mu      sync.Mutex
 	parts   map[int32]*partState
@@ -167,11 +176,16 @@ type Stats struct {
 	ReplayTime  time.Duration `json:"replay_time"`
 	Assignments int           `json:"assignments"`
 	Malformed   int64         `json:"malformed"`
+	// StateLoaded counts state-topic records read on takeovers,
+	// StateWritten those produced at commits.
+	StateLoaded  int64 `json:"state_loaded"`
+	StateWritten int64 `json:"state_written"`
 }
 
 type partState struct {
-	en *rules.Engine
-	g  *partGraph
+	en   *rules.Engine
+	g    *partGraph
+	base *stateBaseline
 }
 
 // partGraph serves the engine and remembers which view judged the current
@@ -254,6 +268,16 @@ func (d *Detector) Run(ctx context.Context) error {
 	}
 	defer closeClient()
 	adm := kadm.NewClient(cl)
+	var sc *kgo.Client
+	if d.StateTopic != "" {
+		if d.stateParts, err = d.ensureStateTopic(ctx, cl, adm); err != nil {
+			return err
+		}
+		if sc, err = d.Conn.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner())); err != nil {
+			return err
+		}
+		defer sc.Close()
+	}
 	if d.Views != nil {
 		select {
 		case <-d.Views.Ready():
@@ -315,6 +339,14 @@ func (d *Detector) Run(ctx context.Context) error {
 		}
 		if d.crashAfterWrite != nil && d.crashAfterWrite() {
 			return errCrashed
+		}
+		if sc != nil {
+			if err := d.flushState(ctx, sc); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		}
 		if err := cl.CommitRecords(ctx, last...); err != nil {
 			if ctx.Err() != nil {
@@ -381,21 +413,24 @@ func (d *Detector) viewRef(g *partGraph, t time.Time) ViewRef {
 
 // ensurePartitions creates engines for partitions this member did not own
 // and rebuilds their rule state: the alerts topic's recent keys are loaded
-// (dedupe after a crash) and each new partition's last StateWindow of event
+// (dedupe after a crash), the state topic seeds each new partition's
+// first-seen baseline, and each new partition's last StateWindow of event
 // time before its first fetched offset is replayed with alerts discarded.
 func (d *Detector) ensurePartitions(ctx context.Context, adm *kadm.Client, byPart map[int32][]*kgo.Record) error {
 	first := map[int32]*kgo.Record{}
+	fresh := map[int32]*partState{}
 	d.mu.Lock()
 	for p, recs := range byPart {
 		if d.parts[p] == nil {
 			g := &partGraph{vs: d.Views, empty: graph.NewViewFromGraphs(time.Time{}, nil)}
-			rs, err := rules.RulesFromConfig(d.Config, rules.NewMemoryBaseline())
+			base := newStateBaseline()
+			rs, err := rules.RulesFromConfig(d.Config, base)
 			if err != nil {
 				d.mu.Unlock()
 				return err
 			}
-			d.parts[p] = &partState{en: rules.NewEngine(g, d.Config, rs), g: g}
-			first[p] = recs[0]
+			d.parts[p] = &partState{en: rules.NewEngine(g, d.Config, rs), g: g, base: base}
+			first[p], fresh[p] = recs[0], d.parts[p]
 		}
 	}
 	d.mu.Unlock()
@@ -408,6 +443,13 @@ func (d *Detector) ensurePartitions(ctx context.Context, adm *kadm.Client, byPar
 			return err
 		}
 	}
+	var loaded int64
+	if d.StateTopic != "" {
+		var err error
+		if loaded, err = d.loadState(ctx, adm, fresh); err != nil {
+			return err
+		}
+	}
 	n, err := d.replay(ctx, adm, first)
 	if err != nil {
 		return err
@@ -417,8 +459,9 @@ func (d *Detector) ensurePartitions(ctx context.Context, adm *kadm.Client, byPar
 	d.stats.Assignments++
 	d.stats.Replayed += n
 	d.stats.ReplayTime += took
+	d.stats.StateLoaded += loaded
 	d.mu.Unlock()
-	d.Log.Info("partitions taken over", "partitions", len(first), "replayed", n, "took", took.Round(time.Millisecond).String())
+	d.Log.Info("partitions taken over", "partitions", len(first), "state_records", loaded, "replayed", n, "took", took.Round(time.Millisecond).String())
 	return nil
 }
 

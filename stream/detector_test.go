@@ -134,7 +134,7 @@ func startReplica(t *testing.T, conn Conn, name string, crash *atomic.Bool, aler
 	vs := NewViewSet(conn, "views", testLog(t).With("replica", name))
 	go vs.Follow(ctx)
 	d := &Detector{Conn: conn, Topic: "events", Group: "detect", Views: vs, Sink: TopicSink{Client: alerts, Topic: "alerts"},
-		AlertsTopic: "alerts", SessionTimeout: 2 * time.Second, StateWindow: 6 * time.Hour, Log: testLog(t).With("replica", name)}
+		AlertsTopic: "alerts", StateTopic: "events.state", SessionTimeout: 2 * time.Second, StateWindow: 6 * time.Hour, Log: testLog(t).With("replica", name)}
 	if crash != nil {
 		d.crashAfterWrite = crash.Load
 	}

@@ -237,6 +237,11 @@ func ListViews(ctx context.Context, conn Conn, adm *kadm.Client, topic string) (
 // readToEnd consumes every partition of topic from start up to the end
 // offsets at the time of the call.
 func readToEnd(ctx context.Context, conn Conn, adm *kadm.Client, topic string, start kgo.Offset, fn func(*kgo.Record)) error {
+	return readPartitionsToEnd(ctx, conn, adm, topic, nil, start, fn)
+}
+
+// readPartitionsToEnd is readToEnd for some partitions of topic (nil: all).
+func readPartitionsToEnd(ctx context.Context, conn Conn, adm *kadm.Client, topic string, only []int32, start kgo.Offset, fn func(*kgo.Record)) error {
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
 		return err
@@ -247,7 +252,7 @@ func readToEnd(ctx context.Context, conn Conn, adm *kadm.Client, topic string, s
 	want := map[int32]int64{}
 	parts := map[int32]kgo.Offset{}
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
+		if o.Offset > 0 && (only == nil || slices.Contains(only, o.Partition)) {
 			want[o.Partition] = o.Offset
 			parts[o.Partition] = start
 		}
