@@ -2,6 +2,7 @@ package emulate
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
@@ -138,5 +139,58 @@ func TestFirstSeenNeedsBaseline(t *testing.T) {
 	}
 	if short.Pass {
 		t.Error("history 12h: validation passed although look-alikes alerted")
+	}
+}
+
+// TestVolumeNeedsBaseline shows X5-deploy-spike exercises R11's history
+// gate and its change windows: with min_history longer than the emulated
+// window the burst is missed, and without the scenario's change window the
+// Saturday maintenance alerts.
+func TestVolumeNeedsBaseline(t *testing.T) {
+	ctx := context.Background()
+	g := sampleGraph(t)
+	sc, ok := Find("X5-deploy-spike")
+	if !ok {
+		t.Fatal("no scenario X5-deploy-spike")
+	}
+	dir := t.TempDir()
+	if _, err := Write(ctx, sc, dir, DefaultSeed); err != nil {
+		t.Fatal(err)
+	}
+	long := rules.Config{Params: map[string]map[string]string{"R11": {"min_history": "480h"}}}
+	rep, err := Validate(ctx, []string{dir}, g, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := rep.Scenarios[0]; sr.Pass || sr.Expectations[0].Status != StatusMissed {
+		t.Errorf("min_history 480h: want the burst missed, got pass %v, %+v", sr.Pass, sr.Expectations)
+	}
+
+	exp, err := ReadExpectation(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Config.ChangeWindows) != 1 {
+		t.Fatalf("X5 config: want one change window, got %+v", exp.Config.ChangeWindows)
+	}
+	exp.Config.ChangeWindows = nil
+	data, err := json.Marshal(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ExpectFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Validate(ctx, []string{dir}, g, rules.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := rep.Scenarios[0]
+	var benign []string
+	for _, fp := range sr.FalsePositives {
+		benign = append(benign, fp.Rule+" "+fp.Kind+" "+fp.Reason)
+	}
+	if sr.Pass || len(benign) != 1 || !strings.Contains(benign[0], "R11 benign alerted on benign look-alike b-maintenance") {
+		t.Errorf("without the change window: want one R11 alert on b-maintenance, got pass %v, %v", sr.Pass, benign)
 	}
 }

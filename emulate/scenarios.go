@@ -77,6 +77,10 @@ func scenarioList() []Scenario {
 			Clouds: []string{"aws"}, Attack: []string{"T1069.003", "T1087.004", "T1098.003", "T1550.001", "T1610"}, Days: 16, thin: true,
 			Description: "16 days of (thin) background give the first-seen baseline its 14 days. On day 15 frank's key (he may edit DeployRole's trust policy) quietly reads roles and policies (five calls in 15 minutes, below R01's burst), adds himself and DeployRole to DeployRole's trust, assumes DeployRole and deploys; then the DeployRole session assumes DeployRole (role juggling, to outlive frank's key) and deploys again. Benign: gina reviews the deployer groups every day; Jenkins (JumpRole) assumes DeployRole and runs the app task every day.",
 			build:       buildX4},
+		{Name: "X5-deploy-spike", Title: "AWS: a CI key's routine deploys, then a burst of short-lived tasks from the same key", Source: "own",
+			Clouds: []string{"aws"}, Attack: []string{"T1610", "T1496"}, Days: 16, thin: true,
+			Description: "16 days of (thin) background and ci-bot's routine: one to three function updates an hour on weekdays, and a release of about 30 every Tuesday at 14:00 UTC. On day 10 (a Thursday, 11:00) ci-bot's stolen key registers a task definition and runs 40 short-lived tasks in 20 minutes, each stopped 3 minutes later (R11). Benign: the Tuesday releases, the third of which has two weeks of history for its weekday-hour slot, and a Saturday-night runtime upgrade of 40 functions inside a configured change window.",
+			build:       buildX5},
 	}
 }
 
@@ -640,4 +644,65 @@ func buildX4(b *builder) {
 	b.wantLabel("R06", "first-seen-chain", "DeployRole", true, "frank -> DeployRole was never used in the baseline (frank reaches DeployRole in the snapshot through CanUpdateTrust, so not chain-not-in-snapshot)", assume, deploy)
 	b.wantLabel("R06", "chain-not-in-snapshot", "DeployRole", true, "DeployRole -> DeployRole: the snapshot's trust policy does not let DeployRole assume itself (the backdoor came after the snapshot)", juggle, persist)
 	b.want("R05", "DeployRole", false, "not built: a trust-policy change (UpdateAssumeRolePolicy) names no grantee R05 can match, and R05 keys on the deploying role, not on the session's origin (frank)", deploy, persist)
+}
+
+// buildX5 needs the deploy-volume baseline: 16 days of ci-bot's routine
+// (thin background) so that R11's seven days of history are there, and the
+// Tuesday 14:00 release slot has two earlier weeks by day 15.
+func buildX5(b *builder) {
+	ciBot := iamUser(prodAcct, "automation/", "ci-bot", "AKIACIBOT")
+	const ciUA, ciIP = "aws-sdk-go-v2/1.30.1 os/linux", "192.0.2.44"
+	update := func(step string, t time.Time, fn int) {
+		b.ct(step, t, ciBot, "lambda", "UpdateFunctionCode20150331v2",
+			map[string]any{"functionName": fmt.Sprintf("svc-%02d", fn), "s3Bucket": "ci-artifacts", "s3Key": fmt.Sprintf("svc-%02d.zip", fn)}, nil, "", ciUA, ciIP)
+	}
+	routine := b.benign("b-routine", "ci-bot", "ci-bot updates one to three functions an hour, 08:00-18:00 UTC on weekdays",
+		"the baseline R11 learns")
+	release := b.benign("b-release", "ci-bot", "the weekly release: about 30 function updates in 35 minutes every Tuesday from 14:00 UTC (Nov 3, 10 and 17)",
+		"a higher volume on the usual weekday and hour: explained by the weekday-hour baseline (one earlier Tuesday on Nov 10, two on Nov 17)")
+	maint := b.benign("b-maintenance", "ci-bot", "a runtime upgrade redeploys 40 functions on Saturday Nov 14, 02:00-03:00 UTC",
+		"inside the configured change window for the account (CHG-2041)")
+	midnight := b.from.Truncate(24 * time.Hour)
+	days := int(b.to.Sub(midnight)/(24*time.Hour)) + 1
+	for d := 0; d < days; d++ {
+		day := midnight.Add(time.Duration(d) * 24 * time.Hour)
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		for h := 8; h < 18; h++ {
+			for k := 0; k < 1+b.rng.IntN(3); k++ {
+				if t := day.Add(time.Duration(h)*time.Hour + b.jitter(time.Hour)); !t.Before(b.from) && t.Before(b.to) {
+					update(routine, t, b.rng.IntN(40))
+				}
+			}
+		}
+		if day.Weekday() == time.Tuesday {
+			n := 28 + b.rng.IntN(5)
+			for i := 0; i < n; i++ {
+				update(release, day.Add(14*time.Hour+time.Duration(i)*35*time.Minute/time.Duration(n)+b.jitter(time.Minute)), i)
+			}
+		}
+	}
+	sat := midnight.Add(12 * 24 * time.Hour) // Saturday Nov 14
+	for i := 0; i < 40; i++ {
+		update(maint, sat.Add(2*time.Hour+time.Duration(i)*90*time.Second), i)
+	}
+	b.config.ChangeWindows = []rules.ChangeWindow{{Start: sat.Add(90 * time.Minute), End: sat.Add(270 * time.Minute), Scopes: []string{prodAcct},
+		Reason: "CHG-2041: Lambda runtime upgrade of the svc-* functions"}}
+
+	// Thursday Nov 12, 11:05: ci-bot's stolen key runs 40 short-lived
+	// tasks (a miner each), inside ci-bot's working hours.
+	b.attack = midnight.Add(10*24*time.Hour + 11*time.Hour + 5*time.Minute)
+	t0 := b.attack
+	spike := b.step("burst", "ci-bot", "RegisterTaskDefinition (attacker image) and 40 RunTask in 20 minutes from ci-bot's key")
+	b.ct(spike, t0, ciBot, "ecs", "RegisterTaskDefinition", map[string]any{"family": "batch-worker",
+		"containerDefinitions": []any{map[string]any{"name": "worker", "image": "docker.io/attacker/xmrig:latest", "cpu": 4096}}}, nil, "", uaCLI, attackerIP)
+	stop := b.step("stop", "ci-bot", "each task stopped 3 minutes after it started")
+	for i := 0; i < 40; i++ {
+		t := t0.Add(time.Minute + time.Duration(i)*30*time.Second)
+		task := fmt.Sprintf("arn:aws:ecs:us-east-1:%s:task/prod/%032x", prodAcct, b.rng.Uint64())
+		b.ct(spike, t, ciBot, "ecs", "RunTask", map[string]any{"cluster": "prod", "taskDefinition": "batch-worker:1", "launchType": "FARGATE", "count": 1}, nil, "", uaCLI, attackerIP)
+		b.ct(stop, t.Add(3*time.Minute), ciBot, "ecs", "StopTask", map[string]any{"cluster": "prod", "task": task}, nil, "", uaCLI, attackerIP)
+	}
+	b.want("R11", "ci-bot", true, "41 deploys in 21 minutes; ci-bot's 10-day baseline (about 1 an hour, the Thursday 11:00 slot seen once) puts the threshold near 14", spike)
 }

@@ -191,6 +191,7 @@ func mergeConfig(a, b rules.Config) rules.Config {
 	out.Collectors = append(append([]string{}, a.Collectors...), b.Collectors...)
 	out.ApprovedDeployers = append(append([]string{}, a.ApprovedDeployers...), b.ApprovedDeployers...)
 	out.Disabled = append(append([]string{}, a.Disabled...), b.Disabled...)
+	out.ChangeWindows = append(append([]rules.ChangeWindow{}, a.ChangeWindows...), b.ChangeWindows...)
 	if len(b.Params) > 0 {
 		out.Params = map[string]map[string]string{}
 		for k, v := range a.Params {

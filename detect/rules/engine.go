@@ -42,8 +42,11 @@ type Config struct {
 	Collectors []string `yaml:"collectors" json:"collectors"`
 	// ApprovedDeployers lists groups (graph ids or names) whose members,
 	// direct or nested, are expected to deploy: their deploys are
-	// suppressed for the deploy rules (R04, R06, R07) and counted.
+	// suppressed for the deploy rules (R04, R06, R07, R11) and counted.
 	ApprovedDeployers []string `yaml:"approved_deployers" json:"approved_deployers"`
+	// ChangeWindows are planned releases and maintenance: R11 (deploy
+	// volume) does not fire on deploys inside one, in its scopes.
+	ChangeWindows []ChangeWindow `yaml:"change_windows" json:"change_windows,omitempty"`
 	// Params overrides rule parameters by rule id, e.g. R01: {window: 5m}.
 	Params map[string]map[string]string `yaml:"params" json:"params"`
 	// Disabled lists rule ids to skip.

@@ -32,7 +32,8 @@ func DefaultRules(b Baseline) []Rule {
 
 // RulesFromConfig builds the rule set with cfg.Params applied (durations
 // like "10m", integers, ratios) and cfg.Disabled removed. Unknown rule ids
-// or parameters are errors, so a typo never silently keeps a default.
+// or parameters, and invalid change windows, are errors, so a typo never
+// silently keeps a default.
 func RulesFromConfig(cfg Config, b Baseline) ([]Rule, error) {
 	if b == nil {
 		b = NewMemoryBaseline()
@@ -53,9 +54,13 @@ func RulesFromConfig(cfg Config, b Baseline) ([]Rule, error) {
 		NewPrivilegedSpec(),
 		NewExec(),
 		NewDiscoveryThenDeploy(DiscoveryThenDeployParams{Window: p.dur("R10", "window", 2*time.Hour)}),
+		NewVolumeSpike(volumeParams(&p)),
 	}
 	if p.err != nil {
 		return nil, p.err
+	}
+	if err := validateChangeWindows(cfg.ChangeWindows); err != nil {
+		return nil, err
 	}
 	ids := map[string]bool{}
 	for _, r := range all {

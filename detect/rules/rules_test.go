@@ -361,8 +361,8 @@ func TestRulesFromConfig(t *testing.T) {
 			t.Errorf("config %+v: want an error", bad)
 		}
 	}
-	if len(DefaultRules(nil)) != 10 {
-		t.Errorf("default rule set has %d rules, want 10", len(DefaultRules(nil)))
+	if len(DefaultRules(nil)) != 11 {
+		t.Errorf("default rule set has %d rules, want 11", len(DefaultRules(nil)))
 	}
 }
 
