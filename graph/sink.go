@@ -24,6 +24,9 @@ type SourceGraph struct {
 	// Warnings are non-fatal gaps (for example a policy attached but absent
 	// from the export); they are stored in the snapshot manifest.
 	Warnings []string
+	// Collection is the run that collected the graph (set by ingest); it
+	// is stored in the snapshot manifest.
+	Collection *CollectionRun
 }
 
 // NewSourceGraph returns an empty graph for source.

@@ -50,6 +50,32 @@ type Manifest struct {
 	Removed int       `json:"removed"`
 	Changed int       `json:"changed"`
 	Written time.Time `json:"written"` // wall time the manifest was committed
+	// Collection describes the collection run that produced the snapshot
+	// (complete or partial): the identities it called the cloud APIs as and
+	// when. detect suppresses that run's own discovery calls by it. Absent
+	// in manifests written before it existed.
+	Collection *CollectionRun `json:"collection,omitempty"`
+}
+
+// CollectionRun is one collection run: the principal identifiers it used as
+// they appear in audit logs (ARNs, object ids, UPNs, app ids, emails; never
+// credentials) and its wall-clock window. Offline imports record no
+// identities.
+type CollectionRun struct {
+	Identities []string  `json:"identities,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+}
+
+// clone returns a copy (nil for nil), so manifests never share one.
+func (r *CollectionRun) clone() *CollectionRun {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Identities = cloneStrings(r.Identities)
+	c.Start, c.End = r.Start.UTC(), r.End.UTC()
+	return &c
 }
 
 // Store is the temporal graph store: every source's snapshots in one Badger
@@ -447,6 +473,12 @@ func (st sourceState) nextSeq() uint64 { return max(st.maxSeq, st.pending) + 1 }
 // collection) so the attempt is visible in `snapshots list`. No graph data
 // is written and a partial snapshot never becomes the latest.
 func (s *Store) RecordPartial(ctx context.Context, source string, at time.Time, reasons []string) (Manifest, error) {
+	return s.RecordPartialRun(ctx, source, at, reasons, nil)
+}
+
+// RecordPartialRun is RecordPartial that also stores the collection run
+// (a failed run also called the cloud APIs).
+func (s *Store) RecordPartialRun(ctx context.Context, source string, at time.Time, reasons []string, run *CollectionRun) (Manifest, error) {
 	if s.readOnly {
 		return Manifest{}, fmt.Errorf("record partial snapshot of %s: store is read-only", source)
 	}
@@ -471,6 +503,7 @@ func (s *Store) RecordPartial(ctx context.Context, source string, at time.Time, 
 		m = Manifest{
 			ID: SnapshotID(source, seq), Source: source, Seq: seq, At: at.UTC(),
 			Status: StatusPartial, Reasons: cloneStrings(reasons), Written: time.Now().UTC(),
+			Collection: run.clone(),
 		}
 		b, err := json.Marshal(m)
 		if err != nil {

@@ -204,6 +204,7 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 		Status: StatusComplete, Warnings: cloneStrings(g.Warnings),
 		Nodes: len(g.Nodes), Edges: len(g.Edges),
 		Added: stats.added, Removed: stats.removed, Changed: stats.changed,
+		Collection: g.Collection.clone(),
 	}
 
 	stats.dataTook = time.Since(start)

@@ -24,6 +24,33 @@ type Collector interface {
 	Collect(ctx context.Context, sink graph.Sink) error
 }
 
+// CallerIdentities returns the principal identities c called the cloud APIs
+// as in its last Collect (ARNs, object ids, emails as audit logs show them),
+// when c reports them through an optional CallerIdentities() []string
+// method; nil otherwise (offline imports).
+func CallerIdentities(c Collector) []string {
+	if r, ok := c.(interface{ CallerIdentities() []string }); ok {
+		return r.CallerIdentities()
+	}
+	return nil
+}
+
+// UnionIdentities merges identity lists, dropping empties and repeats and
+// keeping first-seen order.
+func UnionIdentities(lists ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, id := range l {
+			if id != "" && !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
 // Store is what ingest needs from the snapshot store.
 type Store interface {
 	WriteSnapshots(ctx context.Context, gs []*graph.SourceGraph, at time.Time) ([]graph.Manifest, error)
@@ -194,6 +221,12 @@ func contextFrom(ctx context.Context, st Store, at time.Time, sources []*graph.S
 	return out, nil
 }
 
+// partialRunRecorder is the optional side of a Store that also records the
+// collection run with a partial manifest (graph.Store does).
+type partialRunRecorder interface {
+	RecordPartialRun(ctx context.Context, source string, at time.Time, reasons []string, run *graph.CollectionRun) (graph.Manifest, error)
+}
+
 // contextReader is the optional read side of a Store.
 type contextReader interface {
 	LatestAt(ctx context.Context, at time.Time) ([]graph.Manifest, error)
@@ -213,9 +246,20 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 		log = slog.New(slog.DiscardHandler)
 	}
 	// Collect without the store: a long collection never holds its lock.
+	// The run's identities and window are stored with every manifest it
+	// produces, so detect can recognise its own discovery calls.
 	col := graph.NewCollection()
+	run := &graph.CollectionRun{Start: time.Now().UTC()}
 	collectErr := c.Collect(ctx, col)
+	run.End = time.Now().UTC()
+	run.Identities = CallerIdentities(c)
 	sources := col.Sources()
+	for _, g := range sources {
+		g.Collection = run
+	}
+	if len(run.Identities) > 0 {
+		log.Debug("collection identities", "identities", run.Identities)
+	}
 	if collectErr == nil {
 		collectErr = deriveWithContext(ctx, open, sources, at)
 	}
@@ -240,7 +284,13 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 			names = append(names, o.SourceHint)
 		}
 		for _, s := range names {
-			m, perr := st.RecordPartial(wctx, s, at, []string{reason})
+			var m graph.Manifest
+			var perr error
+			if pr, ok := st.(partialRunRecorder); ok {
+				m, perr = pr.RecordPartialRun(wctx, s, at, []string{reason}, run)
+			} else {
+				m, perr = st.RecordPartial(wctx, s, at, []string{reason})
+			}
 			if perr != nil {
 				log.Error("record partial snapshot", "source", s, "err", perr)
 				continue

@@ -22,6 +22,15 @@ func (m Multi) Collect(ctx context.Context, sink graph.Sink) error {
 	return nil
 }
 
+// CallerIdentities is the union of the parts' identities.
+func (m Multi) CallerIdentities() []string {
+	var lists [][]string
+	for _, c := range m {
+		lists = append(lists, CallerIdentities(c))
+	}
+	return UnionIdentities(lists...)
+}
+
 // OrgFanOut collects an AWS organisation's structure, then every active
 // member account through a per-account collector (live: assume a role in
 // each account). Accounts limits the run to some account ids.
@@ -29,11 +38,20 @@ type OrgFanOut struct {
 	Org      Collector
 	Account  func(ctx context.Context, accountID string) (Collector, error)
 	Accounts []string
+
+	// ids are the identities of the last Collect's collectors.
+	ids []string
 }
+
+// CallerIdentities is the union of the organisation's and every account
+// collector's identities in the last Collect.
+func (o *OrgFanOut) CallerIdentities() []string { return o.ids }
 
 func (o *OrgFanOut) Collect(ctx context.Context, sink graph.Sink) error {
 	org := graph.NewCollection()
-	if err := o.Org.Collect(ctx, org); err != nil {
+	err := o.Org.Collect(ctx, org)
+	o.ids = UnionIdentities(CallerIdentities(o.Org))
+	if err != nil {
 		return fmt.Errorf("collect organisation: %w", err)
 	}
 	var accounts []string
@@ -72,7 +90,9 @@ func (o *OrgFanOut) Collect(ctx context.Context, sink graph.Sink) error {
 		if err != nil {
 			return fmt.Errorf("account %s: %w", a, err)
 		}
-		if err := c.Collect(ctx, sink); err != nil {
+		err = c.Collect(ctx, sink)
+		o.ids = UnionIdentities(o.ids, CallerIdentities(c))
+		if err != nil {
 			return fmt.Errorf("account %s: %w", a, err)
 		}
 	}

@@ -319,6 +319,9 @@ func (cc *countingCollector) Collect(ctx context.Context, sink graph.Sink) error
 	return cc.c.Collect(ctx, countingSink{Sink: sink, t: cc.t})
 }
 
+// CallerIdentities forwards the wrapped collector's identities.
+func (cc *countingCollector) CallerIdentities() []string { return ingest.CallerIdentities(cc.c) }
+
 type countingSink struct {
 	graph.Sink
 	t *tracked
@@ -371,6 +374,11 @@ func (r *sharedRef) WriteSnapshots(ctx context.Context, gs []*graph.SourceGraph,
 
 func (r *sharedRef) RecordPartial(ctx context.Context, source string, at time.Time, reasons []string) (graph.Manifest, error) {
 	return r.s.RecordPartial(ctx, source, at, reasons)
+}
+
+// RecordPartialRun lets ingest store the failed run's identities and window.
+func (r *sharedRef) RecordPartialRun(ctx context.Context, source string, at time.Time, reasons []string, run *graph.CollectionRun) (graph.Manifest, error) {
+	return r.s.RecordPartialRun(ctx, source, at, reasons, run)
 }
 
 // LatestAt and ReadSnapshot give ingest its context snapshots.

@@ -28,11 +28,21 @@ import (
 func fakeIAM(t *testing.T, account string, users int, failing *atomic.Bool) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "GetAccountAuthorizationDetails" {
+		if err := r.ParseForm(); err != nil {
 			http.Error(w, "unexpected request", 400)
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml")
+		// The collector asks STS who it is (same custom endpoint); that
+		// needs no permission, so it answers even when IAM denies.
+		if r.Form.Get("Action") == "GetCallerIdentity" {
+			fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::%s:assumed-role/permgraph-reader/job</Arn><UserId>AROA:job</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-0</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, account, account)
+			return
+		}
+		if r.Form.Get("Action") != "GetAccountAuthorizationDetails" {
+			http.Error(w, "unexpected request", 400)
+			return
+		}
 		if failing.Load() {
 			w.WriteHeader(403)
 			fmt.Fprint(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: iam:GetAccountAuthorizationDetails</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
@@ -89,9 +99,10 @@ func TestJobOneSourceFailsOthersLand(t *testing.T) {
 	if s.Failed != 1 || s.Sources[0].State != "done" || s.Sources[1].State != "failed" || s.Sources[0].Nodes == 0 {
 		t.Fatalf("summary %+v", s.Sources)
 	}
-	// One GetAccountAuthorizationDetails page each; AccessDenied is not retried.
-	if s.Sources[0].Requests != 1 || s.Sources[1].Requests != 1 {
-		t.Errorf("requests = %d, %d; want 1, 1", s.Sources[0].Requests, s.Sources[1].Requests)
+	// sts:GetCallerIdentity, then one GetAccountAuthorizationDetails page
+	// each; AccessDenied is not retried.
+	if s.Sources[0].Requests != 2 || s.Sources[1].Requests != 2 {
+		t.Errorf("requests = %d, %d; want 2, 2", s.Sources[0].Requests, s.Sources[1].Requests)
 	}
 	if progress.Load() == 0 {
 		t.Error("no progress reported")
@@ -122,6 +133,20 @@ func TestJobOneSourceFailsOthersLand(t *testing.T) {
 	}
 	if len(partial) != 1 || !strings.HasPrefix(partial[0], "aws:444455556666@2 ") || !strings.Contains(partial[0], "AccessDenied") {
 		t.Fatalf("partial records = %v", partial)
+	}
+	// Every manifest, the failed run's too, records who collected and when
+	// (detect suppresses that run's own discovery by it).
+	for _, m := range all {
+		c := m.Collection
+		if c == nil || c.Start.IsZero() || c.End.Before(c.Start) {
+			t.Errorf("%s: collection run = %+v", m.ID, c)
+			continue
+		}
+		acct := strings.TrimPrefix(m.Source, "aws:")
+		want := []string{"arn:aws:sts::" + acct + ":assumed-role/permgraph-reader/job", "arn:aws:iam::" + acct + ":role/permgraph-reader"}
+		if fmt.Sprint(c.Identities) != fmt.Sprint(want) {
+			t.Errorf("%s: identities = %q, want %q", m.ID, c.Identities, want)
+		}
 	}
 }
 

@@ -74,7 +74,7 @@ func buildAWS(ctx context.Context, s config.Source, log *slog.Logger) (Built, er
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
-		return &awsiam.LiveCollector{Client: client, Logger: log}, nil
+		return &awsiam.LiveCollector{Client: client, STS: awsiam.NewLiveSTS(client, ""), Logger: log}, nil
 	}
 	if !s.Org {
 		c, err := iamClient(ctx, "")

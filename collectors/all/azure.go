@@ -16,6 +16,7 @@ import (
 	"permgraph/collectors/internal/azauth"
 	"permgraph/config"
 	"permgraph/graph"
+	"permgraph/ingest"
 )
 
 // Environment variables holding pre-acquired Azure tokens (instead of
@@ -51,7 +52,13 @@ type azure struct {
 	graphCred azcore.TokenCredential
 	armCred   azcore.TokenCredential
 	skipGraph bool
+	// ids are the identities the last Collect called Graph and ARM as.
+	ids []string
 }
+
+// CallerIdentities is the union of the Entra and ARM callers' identities
+// (token claims) in the last Collect; empty offline.
+func (a *azure) CallerIdentities() []string { return a.ids }
 
 func buildAzure(_ context.Context, s config.Source, log *slog.Logger) (Built, error) {
 	a := &azure{s: s, log: log}
@@ -94,6 +101,7 @@ func buildAzure(_ context.Context, s config.Source, log *slog.Logger) (Built, er
 }
 
 func (a *azure) Collect(ctx context.Context, sink graph.Sink) error {
+	a.ids = nil
 	rec := &recordingSink{Sink: sink}
 	eo := entra.Options{Tenant: a.s.Tenant, GraphEndpoint: a.s.GraphEndpoint, Credential: a.graphCred, SaveRawDir: a.s.SaveRaw, Logger: a.log}
 	if !a.skipGraph {
@@ -106,7 +114,9 @@ func (a *azure) Collect(ctx context.Context, sink graph.Sink) error {
 			if err != nil {
 				return fmt.Errorf("azure: entra: %w", err)
 			}
-			if err := l.Collect(ctx, rec); err != nil {
+			err = l.Collect(ctx, rec)
+			a.ids = ingest.UnionIdentities(a.ids, l.CallerIdentities())
+			if err != nil {
 				return fmt.Errorf("azure: entra: %w", err)
 			}
 		}
@@ -130,7 +140,9 @@ func (a *azure) Collect(ctx context.Context, sink graph.Sink) error {
 	if err != nil {
 		return fmt.Errorf("azure: rbac: %w", err)
 	}
-	if err := l.Collect(ctx, sink); err != nil {
+	err = l.Collect(ctx, sink)
+	a.ids = ingest.UnionIdentities(a.ids, l.CallerIdentities())
+	if err != nil {
 		return fmt.Errorf("azure: rbac: %w", err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"permgraph/collectors/workspace"
 	"permgraph/config"
 	"permgraph/graph"
+	"permgraph/ingest"
 )
 
 // GoogleTokenEnv holds a pre-acquired Google access token (instead of
@@ -53,7 +54,13 @@ type google struct {
 	log *slog.Logger
 	ts  oauth2.TokenSource
 	dir string // offline: one directory holding either or both exports
+	// ids are the identities the last Collect called Google as.
+	ids []string
 }
+
+// CallerIdentities is the union of the Workspace and GCP callers'
+// identities in the last Collect, when the credentials name them.
+func (g *google) CallerIdentities() []string { return g.ids }
 
 func buildGoogle(_ context.Context, s config.Source, log *slog.Logger) (Built, error) {
 	g := &google{s: s, log: log}
@@ -86,6 +93,7 @@ func (r *recordingSink) AddNode(source string, n graph.Node) error {
 }
 
 func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
+	g.ids = nil
 	rec := &recordingSink{Sink: sink}
 	wsOpts := workspace.Options{Customer: g.s.Customer, AdminEmail: g.s.AdminEmail, TokenSource: g.ts, SaveRawDir: g.s.SaveRaw, Logger: g.log,
 		Endpoint: g.s.DirectoryEndpoint}
@@ -109,7 +117,9 @@ func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
 			}
 			c = l
 		}
-		if err := c.Collect(ctx, rec); err != nil {
+		err := c.Collect(ctx, rec)
+		g.ids = ingest.UnionIdentities(g.ids, ingest.CallerIdentities(c))
+		if err != nil {
 			return fmt.Errorf("google: workspace: %w", err)
 		}
 	}
@@ -145,7 +155,9 @@ func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
 	if err != nil {
 		return fmt.Errorf("google: gcp: %w", err)
 	}
-	if err := l.Collect(ctx, sink); err != nil {
+	err = l.Collect(ctx, sink)
+	g.ids = ingest.UnionIdentities(g.ids, l.CallerIdentities())
+	if err != nil {
 		return fmt.Errorf("google: gcp: %w", err)
 	}
 	return nil

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"permgraph/collectors/internal/awsclient"
@@ -106,8 +108,77 @@ type LiveCollector struct {
 	// DefaultPageTimeout; negative disables it), so a hung connection cannot
 	// stall a scheduled snapshot forever.
 	PageTimeout time.Duration
+	// STS, when set, is asked once per Collect who the caller is
+	// (sts:GetCallerIdentity needs no permission), so the snapshot manifest
+	// can name the identity this run's CloudTrail events carry. Nil skips
+	// it (tests, offline). NewLiveSTS builds one from the IAM client.
+	STS *sts.Client
 	// Counts is filled in by Collect.
 	Counts Counts
+
+	identities []string
+}
+
+// CallerIdentities returns who the last Collect called AWS as: the caller
+// ARN and, for a role session, also the role's ARN (CloudTrail logs the
+// session; detect resolves sessions to their role). Empty when unknown.
+func (c *LiveCollector) CallerIdentities() []string { return c.identities }
+
+// NewLiveSTS returns an STS client with the IAM client's region,
+// credentials, HTTP client and retryer (at most 2 attempts: the identity is
+// informational). endpoint overrides the STS endpoint; empty reuses the
+// IAM client's custom endpoint when it has one (a test server or an
+// emulator serving both), else the regional STS endpoint.
+func NewLiveSTS(client *iam.Client, endpoint string) *sts.Client {
+	o := client.Options()
+	so := sts.Options{
+		Region: o.Region, Credentials: o.Credentials, HTTPClient: o.HTTPClient,
+		Retryer: o.Retryer, RetryMaxAttempts: 2, Logger: o.Logger, ClientLogMode: o.ClientLogMode, AppID: o.AppID,
+		BaseEndpoint: o.BaseEndpoint,
+	}
+	if endpoint != "" {
+		so.BaseEndpoint = aws.String(endpoint)
+	}
+	return sts.New(so)
+}
+
+// identityTimeout bounds the GetCallerIdentity call.
+const identityTimeout = 15 * time.Second
+
+// callerIdentities asks STS who the credentials are. A failure is logged at
+// debug level and yields nothing: it must never stop a collection.
+func callerIdentities(ctx context.Context, client *sts.Client, log *slog.Logger) []string {
+	ctx, cancel := context.WithTimeout(ctx, identityTimeout)
+	defer cancel()
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		log.Debug("awsiam: sts:GetCallerIdentity failed; this run's identity is not recorded", "err", err)
+		return nil
+	}
+	arn := aws.ToString(out.Arn)
+	if arn == "" {
+		return nil
+	}
+	ids := []string{arn}
+	if role := roleOfSession(arn); role != "" {
+		ids = append(ids, role)
+	}
+	return ids
+}
+
+// roleOfSession maps arn:PARTITION:sts::ACCT:assumed-role/NAME/SESSION to
+// arn:PARTITION:iam::ACCT:role/NAME ("" for any other ARN). The role's path
+// is not in the session ARN.
+func roleOfSession(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "sts" || !strings.HasPrefix(parts[5], "assumed-role/") {
+		return ""
+	}
+	name, _, ok := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+	if !ok || name == "" {
+		return ""
+	}
+	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + name
 }
 
 // Collect pages through GetAccountAuthorizationDetails (no filter: users,
@@ -124,6 +195,10 @@ func (c *LiveCollector) Collect(ctx context.Context, sink graph.Sink) error {
 	timeout := c.PageTimeout
 	if timeout == 0 {
 		timeout = DefaultPageTimeout
+	}
+	c.identities = nil
+	if c.STS != nil {
+		c.identities = callerIdentities(ctx, c.STS, log)
 	}
 
 	em := newEmitter(sink)

@@ -27,6 +27,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
+	"permgraph/collectors/internal/azauth"
 	"permgraph/collectors/internal/rawcapture"
 	"permgraph/graph"
 )
@@ -104,7 +105,14 @@ type Live struct {
 	o Options
 	// Counts is filled in by Collect.
 	Counts Counts
+
+	identities []string
 }
+
+// CallerIdentities returns who the last Collect called ARM as, from the
+// claims of its access token (object id, UPN or app id); empty when the
+// token could not be read. The token itself is never kept.
+func (l *Live) CallerIdentities() []string { return l.identities }
 
 // NewLive checks o and fills in defaults.
 func NewLive(o Options) (*Live, error) {
@@ -206,6 +214,11 @@ func (l *Live) newClients(t policy.Transporter) (*clients, error) {
 // group is listed itself (groups without subscriptions included).
 func (l *Live) Collect(ctx context.Context, sink graph.Sink) (err error) {
 	log := l.o.logger()
+	ids, ierr := azauth.CallerIdentities(ctx, l.o.Credential, l.o.ARMAudience+"/.default")
+	if ierr != nil {
+		log.Debug("azurerbac: caller identity unknown; not recorded", "err", ierr)
+	}
+	l.identities = ids
 	hc := l.o.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}

@@ -29,6 +29,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"golang.org/x/sync/errgroup"
 
+	"permgraph/collectors/internal/azauth"
 	"permgraph/collectors/internal/rawcapture"
 	"permgraph/graph"
 )
@@ -41,7 +42,14 @@ type Live struct {
 	Counts Counts
 	// Retries counts the requests kiota retried (429/503/504).
 	Retries atomic.Int64
+
+	identities []string
 }
+
+// CallerIdentities returns who the last Collect called Graph as, from the
+// claims of its access token (object id, UPN or app id); empty when the
+// token could not be read. The token itself is never kept.
+func (l *Live) CallerIdentities() []string { return l.identities }
 
 // NewLive validates o and returns a collector; no request is made yet.
 func NewLive(o Options) (*Live, error) {
@@ -86,6 +94,11 @@ func (l *Live) Collect(ctx context.Context, sink graph.Sink) (err error) {
 	}()
 	r := &run{l: l, adapter: adapter, log: l.o.logger()}
 	start := time.Now()
+	ids, ierr := azauth.CallerIdentities(ctx, l.o.Credential, l.endpoint.Scheme+"://"+l.endpoint.Host+"/.default")
+	if ierr != nil {
+		r.log.Debug("entra: caller identity unknown; not recorded", "err", ierr)
+	}
+	l.identities = ids
 
 	tenant, name, err := r.organization(ctx)
 	if err != nil {

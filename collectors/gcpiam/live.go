@@ -64,7 +64,15 @@ type Live struct {
 	Counts Counts
 	// Retries is the number of retried requests of the last Collect.
 	Retries int64
+
+	identities []string
 }
+
+// CallerIdentities returns the service account the Application Default
+// Credentials name (client_email of a key file), as Cloud audit logs show
+// the caller; empty for user credentials, the metadata server and
+// pre-acquired tokens (not knowable without a call).
+func (l *Live) CallerIdentities() []string { return l.identities }
 
 // NewLive validates o and resolves credentials: o.HTTPClient's transport, an
 // oauth2 transport over o.TokenSource, or Application Default Credentials.
@@ -77,6 +85,7 @@ func NewLive(ctx context.Context, o Options) (*Live, error) {
 		return nil, errors.New("gcpiam: nothing to collect: set the organization or a list of projects")
 	}
 	var base http.RoundTripper
+	var ids []string
 	switch {
 	case o.HTTPClient != nil:
 		base = o.HTTPClient.Transport
@@ -86,13 +95,19 @@ func NewLive(ctx context.Context, o Options) (*Live, error) {
 	case o.TokenSource != nil:
 		base = &oauth2.Transport{Source: o.TokenSource, Base: http.DefaultTransport}
 	default:
-		ts, err := google.DefaultTokenSource(ctx, crm.CloudPlatformReadOnlyScope, iam.CloudPlatformScope)
+		creds, err := google.FindDefaultCredentials(ctx, crm.CloudPlatformReadOnlyScope, iam.CloudPlatformScope)
 		if err != nil {
 			return nil, fmt.Errorf("gcpiam: application default credentials: %w", err)
 		}
-		base = &oauth2.Transport{Source: ts, Base: http.DefaultTransport}
+		var f struct {
+			ClientEmail string `json:"client_email"`
+		}
+		if len(creds.JSON) > 0 && json.Unmarshal(creds.JSON, &f) == nil && f.ClientEmail != "" {
+			ids = append(ids, f.ClientEmail)
+		}
+		base = &oauth2.Transport{Source: creds.TokenSource, Base: http.DefaultTransport}
 	}
-	return &Live{o: o, base: httpstats.Wrap(base), log: o.logger()}, nil
+	return &Live{o: o, base: httpstats.Wrap(base), log: o.logger(), identities: ids}, nil
 }
 
 // Collect walks the organization (or the listed projects) and streams what it

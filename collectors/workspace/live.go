@@ -137,7 +137,16 @@ type Live struct {
 	rec      *rawcapture.Recorder
 	endpoint string
 	counts   Counts
+	// identities are who the Directory API sees: the impersonated admin
+	// (--admin-email) and the service account, when knowable.
+	identities []string
 }
+
+// CallerIdentities returns who this collector calls the Directory API as,
+// as Workspace and Cloud audit logs name the actor: the delegated admin
+// (AdminEmail) and the ADC service account's client_email. Empty for
+// pre-acquired tokens and the metadata server (not knowable without a call).
+func (l *Live) CallerIdentities() []string { return l.identities }
 
 // NewLive builds the Directory API client: transport chain
 // recorder(optional) -> retry -> authentication -> network. The recorder
@@ -147,12 +156,12 @@ type Live struct {
 // here logs or stores them.
 func NewLive(ctx context.Context, o Options) (*Live, error) {
 	o = o.withDefaults()
-	authed, err := authTransport(ctx, o)
+	authed, ids, err := authTransport(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	authed = httpstats.Wrap(authed) // every attempt, for the job summary
-	l := &Live{o: o}
+	l := &Live{o: o, identities: ids}
 	l.retry = googleretry.New(authed, o.Retry)
 	var rt http.RoundTripper = l.retry
 	if o.SaveRawDir != "" {
@@ -177,26 +186,28 @@ func NewLive(ctx context.Context, o Options) (*Live, error) {
 
 // authTransport returns the authenticating transport: the caller's client,
 // a token source, or ADC (with domain-wide delegation to AdminEmail when
-// the credentials are a service account key).
-func authTransport(ctx context.Context, o Options) (http.RoundTripper, error) {
+// the credentials are a service account key), and the identities it acts
+// as when the credentials name them.
+func authTransport(ctx context.Context, o Options) (http.RoundTripper, []string, error) {
 	switch {
 	case o.HTTPClient != nil:
 		if o.HTTPClient.Transport == nil {
-			return http.DefaultTransport, nil
+			return http.DefaultTransport, nil, nil
 		}
-		return o.HTTPClient.Transport, nil
+		return o.HTTPClient.Transport, nil, nil
 	case o.TokenSource != nil:
-		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, o.TokenSource), Base: baseTransport(o)}, nil
+		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, o.TokenSource), Base: baseTransport(o)}, nil, nil
 	}
 	// The token source refreshes for the whole run, after NewLive's ctx may
 	// be gone; it must not inherit that cancellation.
 	tctx := context.WithoutCancel(ctx)
 	creds, err := google.FindDefaultCredentialsWithParams(tctx, google.CredentialsParams{Scopes: Scopes(), Subject: o.AdminEmail})
 	if err != nil {
-		return nil, fmt.Errorf("workspace: find Application Default Credentials (or pass --token-file): %w", err)
+		return nil, nil, fmt.Errorf("workspace: find Application Default Credentials (or pass --token-file): %w", err)
 	}
 	var f struct {
-		Type string `json:"type"`
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
 	}
 	if len(creds.JSON) > 0 {
 		_ = json.Unmarshal(creds.JSON, &f) // already parsed by FindDefaultCredentials
@@ -205,12 +216,21 @@ func authTransport(ctx context.Context, o Options) (http.RoundTripper, error) {
 		// Only a key-file service account can sign the delegation JWT here;
 		// other credentials would silently ignore the subject and act as
 		// themselves.
-		return nil, fmt.Errorf("workspace: --admin-email needs Application Default Credentials of type service_account "+
+		return nil, nil, fmt.Errorf("workspace: --admin-email needs Application Default Credentials of type service_account "+
 			"(GOOGLE_APPLICATION_CREDENTIALS pointing at a key with domain-wide delegation); found %q", cmpOr(f.Type, "metadata server"))
 	}
 	o.Logger.Debug("workspace: using Application Default Credentials", "type", cmpOr(f.Type, "metadata server"),
 		"delegated", o.AdminEmail != "")
-	return &oauth2.Transport{Source: creds.TokenSource, Base: baseTransport(o)}, nil
+	// Workspace logs the impersonated admin as the actor of delegated
+	// calls; Cloud audit logs name the service account.
+	var ids []string
+	if o.AdminEmail != "" {
+		ids = append(ids, o.AdminEmail)
+	}
+	if f.ClientEmail != "" {
+		ids = append(ids, f.ClientEmail)
+	}
+	return &oauth2.Transport{Source: creds.TokenSource, Base: baseTransport(o)}, ids, nil
 }
 
 // baseTransport keeps one idle connection per member worker: the default

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -94,6 +95,113 @@ type Engine struct {
 	// sessions maps temporary access key ids from AssumeRole responses in
 	// the stream to who obtained them: the actor's origin.
 	sessions map[string]session
+	// runs are permgraph's own collection runs recorded in the snapshot
+	// manifests: per lower-cased identity, its windows (widened by
+	// collectorRunMargin, merged, sorted).
+	runs map[string][]runWindow
+}
+
+// runWindow is a time range [from, to] in which an identity collected.
+type runWindow struct{ from, to time.Time }
+
+// collectorRunMargin widens a recorded run's window on both sides: clock
+// skew between the job's host and the cloud's audit log, and the first and
+// last calls' latency.
+const collectorRunMargin = 10 * time.Minute
+
+// CollectionRunSource is implemented by a Graph that knows the collection
+// runs recorded with its snapshots (StoreGraph): the engine then
+// suppresses those runs' own discovery calls.
+type CollectionRunSource interface {
+	CollectionRuns() []graph.CollectionRun
+}
+
+// indexRuns builds Engine.runs: for each identity, the union of its runs'
+// widened windows as sorted disjoint intervals.
+func indexRuns(runs []graph.CollectionRun) map[string][]runWindow {
+	by := map[string][]runWindow{}
+	for _, r := range runs {
+		if r.Start.IsZero() || r.End.Before(r.Start) {
+			continue
+		}
+		w := runWindow{from: r.Start.Add(-collectorRunMargin), to: r.End.Add(collectorRunMargin)}
+		for _, id := range r.Identities {
+			if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
+				by[id] = append(by[id], w)
+			}
+		}
+	}
+	for id, ws := range by {
+		sort.Slice(ws, func(i, j int) bool { return ws[i].from.Before(ws[j].from) })
+		merged := ws[:1]
+		for _, w := range ws[1:] {
+			last := &merged[len(merged)-1]
+			if !w.from.After(last.to) {
+				if w.to.After(last.to) {
+					last.to = w.to
+				}
+				continue
+			}
+			merged = append(merged, w)
+		}
+		by[id] = merged
+	}
+	return by
+}
+
+// inRun reports whether identity id (lower-cased) collected around t.
+func (en *Engine) inRun(id string, t time.Time) bool {
+	ws := en.runs[id]
+	if len(ws) == 0 {
+		return false
+	}
+	// The first window ending at or after t is the only candidate.
+	i := sort.Search(len(ws), func(i int) bool { return !ws[i].to.Before(t) })
+	return i < len(ws) && !t.Before(ws[i].from)
+}
+
+// collectorRun reports whether e's actor is an identity a recorded
+// collection run used, within that run's window. The actor is matched by
+// its raw identity, logged id, session issuer, the role of an assumed-role
+// session, and its resolved graph node (id with and without the provider
+// prefix).
+func (en *Engine) collectorRun(c *Context, e *event.Event) bool {
+	if len(en.runs) == 0 {
+		return false
+	}
+	cands := []string{e.Actor.Raw, e.Actor.ID, e.Actor.SessionIssuer, sessionRole(e.Actor.Raw)}
+	if c.hasNode {
+		cands = append(cands, c.key)
+		for _, p := range []string{"aws:", "entra:user:", "entra:sp:", "gcp:sa:", "gcp:principal:user:"} {
+			if rest, ok := strings.CutPrefix(c.key, p); ok {
+				cands = append(cands, rest)
+			}
+		}
+	}
+	for _, id := range cands {
+		if id != "" && en.inRun(strings.ToLower(id), e.Time) {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionRole maps arn:P:sts::ACCT:assumed-role/NAME/SESSION to
+// arn:P:iam::ACCT:role/NAME (what the collector records besides its
+// session ARN); "" otherwise.
+func sessionRole(arn string) string {
+	if !strings.Contains(arn, ":assumed-role/") {
+		return ""
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "sts" {
+		return ""
+	}
+	name, _, ok := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+	if !ok || name == "" {
+		return ""
+	}
+	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + name
 }
 
 // session is one set of temporary credentials seen being issued.
@@ -111,8 +219,12 @@ const sessionTTL = 12 * time.Hour
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
-	return &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, maxSeen: maxSeenKeys, deploy: map[*graph.View]*deployIndex{},
+	en := &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, maxSeen: maxSeenKeys, deploy: map[*graph.View]*deployIndex{},
 		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}, sessions: map[string]session{}}
+	if rs, ok := g.(CollectionRunSource); ok {
+		en.runs = indexRuns(rs.CollectionRuns())
+	}
+	return en
 }
 
 // Rules returns the engine's rules.
@@ -425,13 +537,20 @@ func (en *Engine) approved(v *graph.View, n graph.NodeID) bool {
 }
 
 // suppressed applies the allowlist (principal AND its usual user agent) and
-// permgraph's own collector identities.
+// permgraph's own collector identities: the configured ones at any time,
+// the ones the snapshot job recorded only within their runs' windows. Only
+// discovery-class calls are suppressed for collectors: a deploy or grant by
+// a collector identity (a stolen key) still alerts.
 func (en *Engine) suppressed(c *Context, e *event.Event) string {
-	for _, id := range en.cfg.Collectors {
-		if id == c.key || id == e.Actor.Raw {
-			if e.Class == event.DiscoveryGroup || e.Class == event.DiscoveryPermission || e.Class == event.SelfProbe {
+	discovery := e.Class == event.DiscoveryGroup || e.Class == event.DiscoveryPermission || e.Class == event.SelfProbe
+	if discovery {
+		for _, id := range en.cfg.Collectors {
+			if id == c.key || id == e.Actor.Raw {
 				return "permgraph-collector"
 			}
+		}
+		if en.collectorRun(c, e) {
+			return "collector-run"
 		}
 	}
 	for _, a := range en.cfg.Allow {

@@ -46,6 +46,27 @@ func NewStoreGraph(ctx context.Context, st SnapshotStore) (*StoreGraph, error) {
 	return &StoreGraph{st: st, manifests: ms, views: map[string]*graph.View{}}, nil
 }
 
+// CollectionRuns returns the collection runs recorded in the manifests
+// (complete and partial: a failed run also called the APIs) that name at
+// least one identity, once per run (a run writes one manifest per source).
+func (s *StoreGraph) CollectionRuns() []graph.CollectionRun {
+	var out []graph.CollectionRun
+	seen := map[string]bool{}
+	for _, m := range s.manifests {
+		r := m.Collection
+		if r == nil || len(r.Identities) == 0 {
+			continue
+		}
+		k := r.Start.String() + "|" + r.End.String() + "|" + strings.Join(r.Identities, ",")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, *r)
+	}
+	return out
+}
+
 // ViewAt returns the view of the latest complete snapshot per source at or
 // before t (an empty view when none exists yet).
 func (s *StoreGraph) ViewAt(ctx context.Context, t time.Time) (*graph.View, error) {
