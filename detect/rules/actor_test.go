@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"context"
+	"errors"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -108,5 +111,49 @@ func TestEngineCachesBounded(t *testing.T) {
 	}
 	if len(en.seen)+len(en.seenOld) > 2*en.maxSeen {
 		t.Fatal("dedupe set unbounded")
+	}
+}
+
+// noBuildStore refuses to build views from Badger: only the latest-view
+// cache file can answer.
+type noBuildStore struct{ *graph.Store }
+
+func (noBuildStore) View(context.Context, time.Time) (*graph.View, error) {
+	return nil, errors.New("built from Badger")
+}
+
+// Events after the last snapshot are judged against the store's latest-view
+// cache file (mapped) instead of a view rebuilt from Badger; older events,
+// whose snapshot set differs, still rebuild.
+func TestStoreGraphUsesLatestViewCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := graph.Open(ctx, filepath.Join(t.TempDir(), "db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g1 := graph.NewSourceGraph("azure:t1")
+	g1.AddNode(graph.Node{ID: "entra:user:a", Kind: graph.NodeUser, Name: "a"})
+	if _, err := st.WriteSnapshot(ctx, g1, time.Unix(1000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	g2 := graph.NewSourceGraph("azure:t1")
+	g2.AddNode(graph.Node{ID: "entra:user:b", Kind: graph.NodeUser, Name: "b"})
+	if _, err := st.WriteSnapshot(ctx, g2, time.Unix(2000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := NewStoreGraph(ctx, noBuildStore{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sg.ViewAt(ctx, time.Unix(3000, 0))
+	if err != nil {
+		t.Fatalf("latest view not served from the cache file: %v", err)
+	}
+	if _, ok := v.Lookup("entra:user:b"); !ok {
+		t.Fatal("cached view is not the latest snapshot")
+	}
+	if _, err := sg.ViewAt(ctx, time.Unix(1500, 0)); err == nil {
+		t.Fatal("an older snapshot set was answered from the latest cache")
 	}
 }

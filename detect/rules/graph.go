@@ -93,6 +93,31 @@ func (s *StoreGraph) ViewAt(ctx context.Context, t time.Time) (*graph.View, erro
 	return v, nil
 }
 
+// cachedLatest returns the store's latest-view cache file when it is the
+// view of exactly these snapshots (the usual case: events newer than the
+// last snapshot), which maps in milliseconds instead of being rebuilt from
+// Badger (about a second per 100k edges).
+func (s *StoreGraph) cachedLatest(ctx context.Context, key string) *graph.View {
+	d, ok := s.st.(interface{ Dir() string })
+	if !ok {
+		return nil
+	}
+	v, err := graph.LoadLatestView(ctx, d.Dir(), nil)
+	if err != nil {
+		return nil
+	}
+	ms := v.Manifests()
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	sort.Strings(ids)
+	if strings.Join(ids, ",") != key {
+		return nil
+	}
+	return v
+}
+
 func (s *StoreGraph) viewAt(ctx context.Context, t time.Time) (*graph.View, error) {
 	latest := map[string]graph.Manifest{}
 	for _, m := range s.manifests {
@@ -125,6 +150,10 @@ func (s *StoreGraph) viewAt(ctx context.Context, t time.Time) (*graph.View, erro
 	s.order = append(s.order, key)
 	if len(ids) == 0 {
 		v := graph.NewViewFromGraphs(t, nil)
+		s.views[key] = v
+		return v, nil
+	}
+	if v := s.cachedLatest(ctx, key); v != nil {
 		s.views[key] = v
 		return v, nil
 	}
