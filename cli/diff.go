@@ -14,6 +14,7 @@ import (
 
 	"permgraph/graph"
 	"permgraph/queries"
+	"permgraph/report"
 )
 
 type diffOptions struct {
@@ -56,71 +57,31 @@ Its cost follows the size of the change, not of the graph.`,
 	return cmd
 }
 
-// diffPoint is one side of a diff as given on the command line.
-type diffPoint struct {
-	at   time.Time // zero = latest
-	none bool      // --from not given: each source's previous snapshot
-}
-
-func parseDiffPoint(ctx context.Context, st *graph.Store, s string, isFrom bool) (diffPoint, error) {
-	if s == "" {
-		return diffPoint{none: isFrom}, nil
-	}
-	if strings.Contains(s, "@") {
-		m, err := st.Snapshot(ctx, s)
-		if err != nil {
-			return diffPoint{}, fmt.Errorf("diff: snapshot %s: %w", s, err)
-		}
-		if m.Status != graph.StatusComplete {
-			return diffPoint{}, fmt.Errorf("diff: snapshot %s is %s; pick a complete one (permgraph snapshots list)", s, m.Status)
-		}
-		return diffPoint{at: m.At}, nil
-	}
-	t, err := parseTime(s)
-	if err != nil {
-		return diffPoint{}, err
-	}
-	return diffPoint{at: t}, nil
-}
-
 func runDiff(ctx context.Context, g *globalOptions, o diffOptions) (*queries.DiffResult, error) {
 	st, err := g.openRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	from, err := parseDiffPoint(ctx, st, o.From, true)
-	if err != nil {
-		return nil, err
+	var points [2]time.Time
+	for i, s := range []struct{ flag, value string }{{"--from", o.From}, {"--to", o.To}} {
+		if points[i], err = report.ParsePoint(ctx, st, s.value); err != nil {
+			if errors.Is(err, report.ErrBadPoint) {
+				return nil, usagef("diff %s: %v", s.flag, err)
+			}
+			return nil, fmt.Errorf("diff %s: %w", s.flag, err)
+		}
 	}
-	to, err := parseDiffPoint(ctx, st, o.To, false)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := queries.SourceChanges(ctx, st, from.at, to.at, o.Source)
-	if err != nil {
-		return nil, err
-	}
+	from, to := points[0], points[1]
+	// The latest graph comes from the view cache file when it is wanted.
 	var v *graph.View
-	if to.at.IsZero() {
+	if to.IsZero() {
 		v, err = graph.LoadLatestView(ctx, g.DB, g.logger)
 		if err != nil && !errors.Is(err, graph.ErrNotFound) {
 			g.logger.Debug("latest view cache unusable; reading the store", "err", err)
 		}
 	}
-	if v == nil {
-		if v, err = st.View(ctx, to.at); err != nil {
-			return nil, fmt.Errorf("diff: load graph: %w", err)
-		}
-	}
-	res, err := queries.Diff(ctx, v, changes, queries.DiffOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if !from.none {
-		res.From = from.at
-	}
-	return res, nil
+	return report.LoadDiff(ctx, st, v, from, to, o.Source)
 }
 
 func renderDiff(w io.Writer, format string, res *queries.DiffResult, limit int) error {

@@ -105,7 +105,7 @@ func buildReport(ctx context.Context, g *globalOptions, o reportOptions) (*repor
 		}
 		return nil, fmt.Errorf("report --since: %w", err)
 	}
-	diff, err := report.LoadDiff(ctx, st, v, since, time.Time{})
+	diff, err := report.LoadDiff(ctx, st, v, since, time.Time{}, "")
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

@@ -151,11 +151,8 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 func withPrefix(gs []*graph.SourceGraph, prefixes ...string) []*graph.SourceGraph {
 	var out []*graph.SourceGraph
 	for _, g := range gs {
-		for _, p := range prefixes {
-			if strings.HasPrefix(g.Source, p) {
-				out = append(out, g)
-				break
-			}
+		if hasAnyPrefix(g.Source, prefixes) {
+			out = append(out, g)
 		}
 	}
 	return out

@@ -235,17 +235,19 @@ func Diff(ctx context.Context, to *graph.View, changes []SourceChange, o DiffOpt
 			if cc.Scope == "" {
 				cc.Scope = c
 			}
+			var why []string // "MemberOf deployers added", one per changed hop
 			for _, e := range holder.path() {
 				h := hs.hop(e)
 				cc.Path = append(cc.Path, h)
-				if changedKeys[e.Key()] != "" {
+				if how := changedKeys[e.Key()]; how != "" {
 					cc.Cause = append(cc.Cause, h)
+					why = append(why, fmt.Sprintf("%s %s %s", h.Edge, nameOrID(h.ToName, h.To), how))
 				}
 			}
 			if cc.Cause == nil {
 				cc.Cause = []Hop{}
 			}
-			cc.Summary = summarize(cc, changedKeys)
+			cc.Summary = summarize(cc, why)
 			res.Capabilities = append(res.Capabilities, cc)
 		}
 	}
@@ -286,8 +288,9 @@ func objRef(source string, n graph.Node) ObjectRef {
 	return ObjectRef{Source: source, ID: n.ID, Kind: n.Kind.String(), Name: n.Name}
 }
 
-// summarize writes the one-line explanation of a capability change.
-func summarize(cc CapabilityChange, changed map[graph.EdgeKey]string) string {
+// summarize writes the one-line explanation of a capability change; why
+// names the changed hops on its path.
+func summarize(cc CapabilityChange, why []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s on %s %s", cc.Name, cc.Change, cc.Capability, cc.Cloud, cc.Scope)
 	if cc.Change == "changed" {
@@ -296,15 +299,6 @@ func summarize(cc CapabilityChange, changed map[graph.EdgeKey]string) string {
 	if cc.Via == "escalation" {
 		b.WriteString(" by privilege escalation")
 	}
-	var why []string
-	for _, h := range cc.Cause {
-		kind := changed[graph.EdgeKey{From: h.From, Kind: mustKind(h.Edge), To: h.To}]
-		target := h.ToName
-		if target == "" {
-			target = h.To
-		}
-		why = append(why, fmt.Sprintf("%s %s %s", h.Edge, target, kind))
-	}
 	if len(why) > 0 {
 		b.WriteString(" via ")
 		b.WriteString(strings.Join(why, ", "))
@@ -312,9 +306,11 @@ func summarize(cc CapabilityChange, changed map[graph.EdgeKey]string) string {
 	return b.String()
 }
 
-func mustKind(s string) graph.EdgeKind {
-	k, _ := graph.ParseEdgeKind(s)
-	return k
+func nameOrID(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
 }
 
 // side is one side of a diff: the view, with some edges hidden and others

@@ -45,9 +45,10 @@ func ParsePoint(ctx context.Context, st *graph.Store, s string) (time.Time, erro
 // LoadDiff computes the capability diff between two points in time, the
 // way `permgraph diff` does: from zero = each source's complete snapshot
 // before its latest one at to; to zero = latest. latest, when not nil, is
-// the graph at to (saves rebuilding it).
-func LoadDiff(ctx context.Context, st *graph.Store, latest *graph.View, from, to time.Time) (*queries.DiffResult, error) {
-	changes, err := queries.SourceChanges(ctx, st, from, to, "")
+// the graph at to (saves rebuilding it); only, when set, limits the diff to
+// one source.
+func LoadDiff(ctx context.Context, st *graph.Store, latest *graph.View, from, to time.Time, only string) (*queries.DiffResult, error) {
+	changes, err := queries.SourceChanges(ctx, st, from, to, only)
 	if err != nil {
 		return nil, err
 	}

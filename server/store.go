@@ -84,7 +84,7 @@ func StoreBackend(dir string, logger *slog.Logger) Backend {
 						return err
 					}
 				}
-				res, err = report.LoadDiff(ctx, st, v, f, t)
+				res, err = report.LoadDiff(ctx, st, v, f, t, "")
 				return err
 			})
 			return res, err
