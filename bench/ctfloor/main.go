@@ -1,8 +1,9 @@
-// Command ctfloor generates a synthetic CloudTrail stream for an organisation
-// of bench/gen and measures the floors under `permgraph detect` on it
-// (bench/README.md):
+// Command ctfloor generates a synthetic CloudTrail or Kubernetes audit
+// stream for an organisation of bench/gen and measures the floors under
+// `permgraph detect` on it (bench/README.md, bench/gen/EVENTS.md):
 //
 //	ctfloor gen -principals 20000 -events 500000 -out trail.jsonl
+//	ctfloor gen -format k8s -events 200000 -rate 500 -mix exec=0.002,scenario=0.001 -out audit.jsonl
 //	ctfloor floor -runs 5 trail.jsonl
 //
 // floor prints key=value lines: lines_eps (reading and splitting lines, no
@@ -20,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"time"
 
 	"permgraph/bench/gen"
@@ -51,14 +53,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func runGen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	format := fs.String("format", "cloudtrail", "stream format: cloudtrail or k8s (Kubernetes audit.k8s.io/v1 events, EKS users)")
 	principals := fs.Int("principals", 20000, "organisation size (users + roles), as gengaad -principals")
 	events := fs.Int("events", 500000, "events to write")
-	attack := fs.Int("attack-every", 20, "one event in N is a call the rules judge")
+	attack := fs.Int("attack-every", 0, "one event slot in N starts an attack, cycling through the kinds (0: the format's default, 20 for cloudtrail, 100 for k8s; -1: no attacks)")
+	mixFlag := fs.String("mix", "", "attack mix instead of -attack-every: kind=fraction,... (fraction of event slots that start that attack) or none; kinds: cloudtrail "+
+		strings.Join(gen.CloudTrailAttackKinds(), ", ")+"; k8s "+strings.Join(gen.K8sAttackKinds(), ", "))
+	gap := fs.Duration("scenario-gap", 0, "event time between discovery and deploy in a scenario attack (0: 5m)")
 	rate := fs.Float64("rate", 1000, "events per second of event time")
+	actors := fs.Int("actors", 0, "IAM users and roles acting in the stream (0: 1000)")
+	start := fs.String("start", "", "event time of the first event, RFC 3339 (default 2026-01-02T00:00:00Z)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "-", "output file (- for stdout)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("gen: unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "cloudtrail" && *format != "k8s" {
+		return fmt.Errorf("gen: -format %q: want cloudtrail or k8s", *format)
+	}
+	if *events < 0 || *rate <= 0 {
+		return errors.New("gen: want -events >= 0 and -rate > 0")
+	}
+	var mix gen.AttackMix
+	if *mixFlag != "" {
+		m, err := gen.ParseAttackMix(*mixFlag)
+		if err != nil {
+			return fmt.Errorf("gen: %w", err)
+		}
+		mix = m
+	}
+	var t0 time.Time
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("gen: -start: %w", err)
+		}
+		t0 = t
 	}
 	o, err := gen.NewOrg(gen.ForPrincipals(*principals))
 	if err != nil {
@@ -72,8 +105,15 @@ func runGen(args []string, stdout, stderr io.Writer) error {
 		}
 		w = f
 	}
-	c := gen.CloudTrailConfig{Events: *events, Rate: *rate, AttackEvery: *attack, Seed: *seed}
-	n, err := o.WriteCloudTrail(w, c)
+	t, c0 := time.Now(), gen.CPUTime()
+	var n int64
+	if *format == "k8s" {
+		n, err = o.WriteK8sAudit(w, gen.K8sAuditConfig{Events: *events, Rate: *rate, AttackEvery: *attack, Mix: mix,
+			ScenarioGap: *gap, Start: t0, Seed: *seed, Actors: *actors})
+	} else {
+		n, err = o.WriteCloudTrail(w, gen.CloudTrailConfig{Events: *events, Rate: *rate, AttackEvery: *attack, Mix: mix,
+			ScenarioGap: *gap, Start: t0, Seed: *seed, Actors: *actors})
+	}
 	if f != nil {
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("gen: %w", cerr)
@@ -82,7 +122,9 @@ func runGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "ctfloor: %d events, %.1f MB\n", *events, float64(n)/1e6)
+	wall, cpu := time.Since(t), gen.CPUTime()-c0
+	fmt.Fprintf(stderr, "ctfloor: %d %s events, %.1f MB, %.0f events/s wall, %.0f events/CPU-s\n", *events, *format, float64(n)/1e6,
+		float64(*events)/wall.Seconds(), float64(*events)/max(cpu.Seconds(), 1e-9))
 	return nil
 }
 
