@@ -26,7 +26,7 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 	g := genGraph("aws:111122223333", benchUsers(b), 1)
 	items := float64(len(g.Nodes) + len(g.Edges))
 	b.Run("first", func(b *testing.B) {
-		var cache time.Duration
+		var cache, cpu time.Duration
 		for b.Loop() {
 			b.StopTimer()
 			dir := filepath.Join(b.TempDir(), "db")
@@ -34,11 +34,14 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			runtime.GC()
+			c0 := processCPU()
 			b.StartTimer()
 			if _, err := s.WriteSnapshot(b.Context(), g, day(0)); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu += processCPU() - c0
 			cache += s.lastWrite.cacheTook
 			if err := s.Close(); err != nil {
 				b.Fatal(err)
@@ -50,6 +53,7 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/items, "ns/item")
 		b.ReportMetric(float64(cache.Milliseconds())/float64(b.N), "viewcache-ms/op")
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	})
 	b.Run("churn1pct", func(b *testing.B) {
 		s, err := Open(b.Context(), filepath.Join(b.TempDir(), "db"), nil)
@@ -62,22 +66,28 @@ func BenchmarkWriteSnapshot(b *testing.B) {
 		}
 		cur := g
 		var writes int
-		var cache time.Duration
+		var cache, cpu time.Duration
 		i := 0
 		for b.Loop() {
 			b.StopTimer()
 			i++
 			next := mutate(cur, 0.01, uint64(i))
+			runtime.GC()
+			c0 := processCPU()
 			b.StartTimer()
 			if _, err := s.WriteSnapshot(b.Context(), next, day(i)); err != nil {
 				b.Fatal(err)
 			}
+			b.StopTimer()
+			cpu += processCPU() - c0
+			b.StartTimer()
 			writes += s.lastWrite.itemWrites + s.lastWrite.logWrites
 			cache += s.lastWrite.cacheTook
 			cur = next
 		}
 		b.ReportMetric(float64(writes)/float64(b.N), "keys-written/op")
 		b.ReportMetric(float64(cache.Milliseconds())/float64(b.N), "viewcache-ms/op")
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	})
 }
 

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -292,15 +293,48 @@ func viewTime(at time.Time, ms []Manifest) time.Time {
 // buildView reads the given snapshots (source, seq) into a View, copying
 // the stored payloads without decoding them.
 func (s *Store) buildView(ctx context.Context, at time.Time, ms []Manifest) (*View, error) {
-	var nodes, edges int
+	return s.buildViewWith(ctx, at, ms, nil)
+}
+
+// buildViewWith is buildView where the sources in mem (just written, still
+// in memory) are read from memory instead of the store: at millions of
+// edges, scanning back what was just written costs as much as writing it.
+// The content and the order of additions are the same either way (keys
+// sort like the sorted ids and edge keys), so the view is identical.
+func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, mem memSources) (*View, error) {
+	var nodes, edges, nodeBytes, edgeBytes, knownNodes, knownEdges int
 	for _, m := range ms {
 		nodes += m.Nodes
 		edges += m.Edges
+		if src := mem.of(m); src != nil {
+			knownNodes += len(src.ids)
+			knownEdges += len(src.keys)
+			nodeBytes += len(src.npay)
+			edgeBytes += len(src.epay)
+		}
+	}
+	// Arena sizes: exact for sources in memory, their average for the
+	// others (a guess of 64 bytes per item without any): growing a
+	// several-hundred-MB arena by append copies it many times over.
+	perNode, perEdge := 64, 64
+	if knownNodes > 0 {
+		perNode = nodeBytes/knownNodes + 1
+	}
+	if knownEdges > 0 {
+		perEdge = edgeBytes/knownEdges + 1
 	}
 	// Edge endpoints without a node add a few more; the map grows for those.
 	b := newViewBuilderSized(nodes+nodes/16, edges)
+	b.narena = make([]byte, 0, nodeBytes+(nodes-knownNodes)*perNode)
+	b.earena = make([]byte, 0, edgeBytes+(edges-knownEdges)*perEdge)
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, m := range ms {
+			if src := mem.of(m); src != nil {
+				if err := src.addNodes(ctx, b); err != nil {
+					return fmt.Errorf("nodes of %s: %w", m.ID, err)
+				}
+				continue
+			}
 			err := scanAt(ctx, txn, sourcePrefix(prefixNode, m.Source), m.Seq, func(suffix, p []byte) error {
 				b.addRawNodeBytes(suffix, p)
 				return nil
@@ -310,6 +344,12 @@ func (s *Store) buildView(ctx context.Context, at time.Time, ms []Manifest) (*Vi
 			}
 		}
 		for _, m := range ms {
+			if src := mem.of(m); src != nil {
+				if err := src.addEdges(ctx, b); err != nil {
+					return fmt.Errorf("edges of %s: %w", m.ID, err)
+				}
+				continue
+			}
 			err := scanAt(ctx, txn, sourcePrefix(prefixEdge, m.Source), m.Seq, func(suffix, p []byte) error {
 				i := bytes.IndexByte(suffix, 0)
 				if i < 0 || len(suffix) < i+3 || suffix[i+2] != 0 {
@@ -328,4 +368,71 @@ func (s *Store) buildView(ctx context.Context, at time.Time, ms []Manifest) (*Vi
 		return nil, fmt.Errorf("build view at %s: %w", at, err)
 	}
 	return b.Build(at, ms), nil
+}
+
+// memSource is a source whose snapshot seq was just written, kept as the
+// write produced it: sorted ids and edge keys, and the encoded payloads in
+// the same order (arena entries), so the view build neither looks items up
+// in the source graph's maps nor encodes them again.
+type memSource struct {
+	seq        uint64
+	ids        []string
+	keys       []EdgeKey
+	npay, epay []byte // uvarint length | payload, per id / key in order
+}
+
+// memSources are the sources written by one WriteSnapshot(s) call.
+type memSources map[string]*memSource
+
+func (m memSources) of(man Manifest) *memSource {
+	if src := m[man.Source]; src != nil && src.seq == man.Seq {
+		return src
+	}
+	return nil
+}
+
+// appendArenaEntry appends p as an arena entry (appendArena's layout);
+// the buffer doubles, so a 300 MB payload log is copied O(1) times.
+func appendArenaEntry(buf, p []byte) []byte {
+	if need := len(buf) + binary.MaxVarintLen64 + len(p); need > cap(buf) {
+		grown := make([]byte, len(buf), max(2*cap(buf), need, 1<<16))
+		copy(grown, buf)
+		buf = grown
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(p)))
+	return append(buf, p...)
+}
+
+func (src *memSource) addNodes(ctx context.Context, b *ViewBuilder) error {
+	d := decoder{b: src.npay}
+	for i, id := range src.ids {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		p := d.bytesN(d.uvarint())
+		if d.err != nil {
+			return fmt.Errorf("payload of node %q: %w", id, d.err)
+		}
+		b.addNodePayload(b.internOwned(id), p)
+	}
+	return nil
+}
+
+func (src *memSource) addEdges(ctx context.Context, b *ViewBuilder) error {
+	d := decoder{b: src.epay}
+	for i, k := range src.keys {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		p := d.bytesN(d.uvarint())
+		if d.err != nil {
+			return fmt.Errorf("payload of edge %s -%s-> %s: %w", k.From, k.Kind, k.To, d.err)
+		}
+		b.addEdgePayload(b.internOwned(k.From), k.Kind, b.internOwned(k.To), p)
+	}
+	return nil
 }

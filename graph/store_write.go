@@ -86,15 +86,16 @@ func (s *Store) writeSnapshots(ctx context.Context, gs []*SourceGraph, at time.T
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var out []Manifest
+	mem := memSources{}
 	for _, g := range gs {
 		start := time.Now()
-		m, st, err := s.writeSnapshot(ctx, g, at.UTC(), cachePerWrite)
+		m, st, err := s.writeSnapshot(ctx, g, at.UTC(), cachePerWrite, mem)
 		s.lastWrite = st
 		if err != nil {
 			s.log.Warn("snapshot write failed; previous snapshot stays latest", "source", g.Source, "seq", st.seq, "err", err)
 			err = fmt.Errorf("write snapshot of %s: %w", g.Source, err)
 			if !cachePerWrite && len(out) > 0 {
-				s.refreshViewCache(ctx)
+				s.refreshViewCache(ctx, mem)
 			}
 			return out, err
 		}
@@ -105,7 +106,7 @@ func (s *Store) writeSnapshots(ctx context.Context, gs []*SourceGraph, at time.T
 		out = append(out, m)
 	}
 	if !cachePerWrite && len(out) > 0 {
-		s.refreshViewCache(ctx)
+		s.refreshViewCache(ctx, mem)
 	}
 	return out, nil
 }
@@ -133,7 +134,9 @@ func validateGraph(g *SourceGraph) error {
 	return nil
 }
 
-func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time, buildCache bool) (Manifest, writeStats, error) {
+// The written graph, with its sorted ids and keys, is recorded in mem once
+// the data is stored, so the view cache is built from memory (buildViewWith).
+func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time, buildCache bool, mem memSources) (Manifest, writeStats, error) {
 	var stats writeStats
 	if err := ctx.Err(); err != nil {
 		return Manifest{}, stats, err
@@ -160,6 +163,7 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 	w.wb = s.db.NewWriteBatch()
 	defer func() { w.wb.Cancel() }() // w.wb is replaced by the test hook
 
+	src := &memSource{seq: stats.seq}
 	err = s.db.View(func(txn *badger.Txn) error {
 		if err := w.deleteDeadLogs(txn); err != nil {
 			return err
@@ -174,18 +178,27 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 		slices.Sort(ids)
 		err := w.merge(txn, sourcePrefix(prefixNode, g.Source), len(ids),
 			func(i int, b []byte) []byte { return appendNodeKey(b, g.Source, ids[i]) },
-			func(i int, b []byte) []byte { return appendNodePayload(b, g.Nodes[ids[i]]) })
+			func(i int, b []byte) []byte {
+				b = appendNodePayload(b, g.Nodes[ids[i]])
+				src.npay = appendArenaEntry(src.npay, b)
+				return b
+			})
 		if err != nil {
 			return fmt.Errorf("nodes: %w", err)
 		}
-		ids = nil
+		src.ids = ids
 		keys := sortedEdgeKeys(g)
 		err = w.merge(txn, sourcePrefix(prefixEdge, g.Source), len(keys),
 			func(i int, b []byte) []byte { return appendEdgeKey(b, g.Source, keys[i]) },
-			func(i int, b []byte) []byte { return appendEdgePayload(b, g.Edges[keys[i]]) })
+			func(i int, b []byte) []byte {
+				b = appendEdgePayload(b, g.Edges[keys[i]])
+				src.epay = appendArenaEntry(src.epay, b)
+				return b
+			})
 		if err != nil {
 			return fmt.Errorf("edges: %w", err)
 		}
+		src.keys = keys
 		return nil
 	})
 	if err != nil {
@@ -208,6 +221,7 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 	}
 
 	stats.dataTook = time.Since(start)
+	mem[g.Source] = src
 
 	// Set before the view cache is built: the cache records the manifests
 	// it was built from, Written included.
@@ -223,7 +237,7 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 	var tmp string
 	if buildCache {
 		start = time.Now()
-		tmp = s.buildViewTemp(ctx, m)
+		tmp = s.buildViewTemp(ctx, m, mem)
 		stats.cacheTook = time.Since(start)
 	}
 	if err := ctx.Err(); err != nil {

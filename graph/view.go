@@ -275,6 +275,21 @@ func (b *ViewBuilder) intern(id string) NodeID {
 	return n
 }
 
+// internOwned is intern for ids that are immutable heap strings (a
+// SourceGraph's): Build copies every id into one string, so they need no
+// clone of their own.
+func (b *ViewBuilder) internOwned(id string) NodeID {
+	if n, ok := b.index[id]; ok {
+		return n
+	}
+	n := NodeID(len(b.ids))
+	b.ids = append(b.ids, id)
+	b.index[id] = n
+	b.nkind = append(b.nkind, NodeInvalid)
+	b.noff = append(b.noff, noPayload)
+	return n
+}
+
 // internBytes is intern for ids read from keys: the map lookup with
 // string(id) does not allocate, so only new ids cost an allocation.
 func (b *ViewBuilder) internBytes(id []byte) NodeID {

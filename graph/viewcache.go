@@ -45,8 +45,8 @@ func (s *Store) viewCachePath() string { return filepath.Join(s.dir, viewCacheNa
 // buildViewTemp builds the view the store will have once m is committed
 // and writes it to a temporary file. It returns "" if that failed: the
 // cache is an optimisation, so failures are logged, not returned.
-func (s *Store) buildViewTemp(ctx context.Context, m Manifest) string {
-	tmp, err := s.buildViewFile(ctx, m)
+func (s *Store) buildViewTemp(ctx context.Context, m Manifest, mem memSources) string {
+	tmp, err := s.buildViewFile(ctx, m, mem)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("latest view cache not rebuilt", "err", err)
@@ -56,13 +56,13 @@ func (s *Store) buildViewTemp(ctx context.Context, m Manifest) string {
 	return tmp
 }
 
-func (s *Store) buildViewFile(ctx context.Context, m Manifest) (string, error) {
+func (s *Store) buildViewFile(ctx context.Context, m Manifest, mem memSources) (string, error) {
 	all, err := s.Snapshots(ctx)
 	if err != nil {
 		return "", err
 	}
 	ms := latestOf(append(all, m), time.Time{})
-	v, err := s.buildView(ctx, viewTime(time.Time{}, ms), ms)
+	v, err := s.buildViewWith(ctx, viewTime(time.Time{}, ms), ms, mem)
 	if err != nil {
 		return "", err
 	}
@@ -71,7 +71,7 @@ func (s *Store) buildViewFile(ctx context.Context, m Manifest) (string, error) {
 
 // refreshViewCache rebuilds the cache from the store (after a batch of
 // writes). Best effort: without it, readers rebuild the view themselves.
-func (s *Store) refreshViewCache(ctx context.Context) {
+func (s *Store) refreshViewCache(ctx context.Context, mem memSources) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -81,7 +81,7 @@ func (s *Store) refreshViewCache(ctx context.Context) {
 		s.log.Warn("latest view cache not rebuilt", "err", err)
 		return
 	}
-	v, err := s.buildView(ctx, viewTime(time.Time{}, ms), ms)
+	v, err := s.buildViewWith(ctx, viewTime(time.Time{}, ms), ms, mem)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("latest view cache not rebuilt", "err", err)
