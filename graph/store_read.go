@@ -48,6 +48,7 @@ func (s *Store) ReadSnapshot(ctx context.Context, m Manifest) (*SourceGraph, err
 			if err != nil {
 				return err
 			}
+			n = g.Arena.node(n)
 			g.Nodes[n.ID] = n
 			return nil
 		})
@@ -63,7 +64,8 @@ func (s *Store) ReadSnapshot(ctx context.Context, m Manifest) (*SourceGraph, err
 			if err != nil {
 				return err
 			}
-			g.Edges[k] = e
+			e = g.Arena.edge(e)
+			g.Edges[e.Key()] = e
 			return nil
 		})
 	})
