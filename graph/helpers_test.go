@@ -297,3 +297,87 @@ func manifestIDs(ms []Manifest) []string {
 	}
 	return ids
 }
+
+// genEnterprise builds a graph in the shape of issue 10's scale target:
+// users, groups (60% nested in a lower-numbered group, so chains form),
+// roles (a third can deploy, a fifth assumable by a group), users in 1-18
+// groups (about 9.5 memberships each: 500k users give ~5M edges) and one
+// user in ten able to assume a role directly.
+func genEnterprise(source string, users, groups, roles int, seed uint64) *SourceGraph {
+	rng := rand.New(rand.NewPCG(seed, 13))
+	g := NewSourceGraph(source)
+	id := func(kind string, i int) string { return fmt.Sprintf("%s:%s:%07d", source, kind, i) }
+	capID := "cap:deploy-container:" + source
+	_ = g.AddNode(Node{ID: capID, Kind: NodeCapability, Name: "deploy-container",
+		Attrs: map[string]string{"capability": "deploy-container", "cloud": "azure", "scope": source}})
+	policies := max(groups/10, 1)
+	for i := range policies {
+		_ = g.AddNode(Node{ID: id("policy", i), Kind: NodePolicy, Name: fmt.Sprintf("policy%d", i), Attrs: map[string]string{"managed": "true"}})
+	}
+	for i := range groups {
+		gid := id("group", i)
+		_ = g.AddNode(Node{ID: gid, Kind: NodeGroup, Name: fmt.Sprintf("group %d", i)})
+		_ = g.AddEdge(Edge{From: gid, Kind: EdgeHasPolicy, To: id("policy", i%policies), Evidence: []Evidence{{Source: id("policy", i%policies), Detail: "attached"}}})
+		if i > 0 && rng.IntN(10) < 6 {
+			_ = g.AddEdge(Edge{From: gid, Kind: EdgeMemberOf, To: id("group", rng.IntN(i)), Evidence: []Evidence{{Source: gid, Detail: "nested"}}})
+		}
+		if rng.IntN(5) == 0 {
+			_ = g.AddEdge(Edge{From: gid, Kind: EdgeCanAssume, To: id("role", rng.IntN(roles)), Evidence: []Evidence{{Source: "trust", Statement: "0", Detail: "sts:AssumeRoleWithSAML"}}})
+		}
+	}
+	for i := range roles {
+		rid := id("role", i)
+		_ = g.AddNode(Node{ID: rid, Kind: NodeRole, Name: fmt.Sprintf("role%d", i)})
+		if i%3 == 0 {
+			_ = g.AddEdge(Edge{From: rid, Kind: EdgeCan, To: capID, Evidence: []Evidence{{Source: id("policy", i%policies), Statement: "0", Detail: "ecs:RunTask"}}})
+		}
+	}
+	for i := range users {
+		u := id("user", i)
+		_ = g.AddNode(Node{ID: u, Kind: NodeUser, Name: fmt.Sprintf("user %d", i), Email: fmt.Sprintf("user%d@example.com", i),
+			Attrs: map[string]string{"created": "2024-01-01", "enabled": "true"}})
+		for range 1 + rng.IntN(18) {
+			_ = g.AddEdge(Edge{From: u, Kind: EdgeMemberOf, To: id("group", rng.IntN(groups)), Evidence: []Evidence{{Source: u, Detail: "memberOf"}}})
+		}
+		if rng.IntN(10) == 0 {
+			_ = g.AddEdge(Edge{From: u, Kind: EdgeCanAssume, To: id("role", rng.IntN(roles)), Evidence: []Evidence{{Source: "trust", Statement: "0", Detail: "sts:AssumeRole"}}})
+		}
+	}
+	return g
+}
+
+// mutateInPlace changes about frac of g's items in place (a third removed
+// edges, a third new users with a membership, a third changed payloads),
+// like mutate without copying a multi-million-edge graph. ekeys and nids
+// are g's keys and ids from before the first round (stale keys are fine).
+func mutateInPlace(g *SourceGraph, frac float64, seed uint64, ekeys []EdgeKey, nids []string) {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	k := max(int(frac*float64(len(g.Nodes)+len(g.Edges))), 3)
+	for i := range k {
+		switch i % 3 {
+		case 0:
+			delete(g.Edges, ekeys[rng.IntN(len(ekeys))])
+		case 1:
+			u := fmt.Sprintf("%s:user:new-%d-%d", g.Source, seed, i)
+			_ = g.AddNode(Node{ID: u, Kind: NodeUser, Name: fmt.Sprintf("new %d", i)})
+			_ = g.AddEdge(Edge{From: u, Kind: EdgeMemberOf, To: nids[rng.IntN(len(nids))], Evidence: []Evidence{{Source: u, Detail: "memberOf"}}})
+		case 2:
+			if rng.IntN(2) == 0 {
+				ek := ekeys[rng.IntN(len(ekeys))]
+				if e, ok := g.Edges[ek]; ok {
+					e.Evidence = append(slices.Clip(e.Evidence), Evidence{Source: "changed", Detail: fmt.Sprint(seed, i)})
+					g.Edges[ek] = e
+				}
+			} else {
+				id := nids[rng.IntN(len(nids))]
+				n := g.Nodes[id]
+				n.Attrs = maps.Clone(n.Attrs)
+				if n.Attrs == nil {
+					n.Attrs = map[string]string{}
+				}
+				n.Attrs["last-sign-in"] = fmt.Sprint(seed, i)
+				g.Nodes[id] = n
+			}
+		}
+	}
+}

@@ -3,10 +3,12 @@ package graph
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,11 +16,15 @@ import (
 )
 
 // TestScale measures the store at a chosen size; it runs only with
-// PERMGRAPH_SCALE_USERS set (about 2.9 edges per user: 1700000 gives ~5M
-// edges). Loading is measured in child processes so their peak RSS is the
-// query side alone, without the generator's graph.
+// PERMGRAPH_SCALE_USERS set. The default shape (genGraph) has about 2.9
+// edges per user (1700000 gives ~5M edges); PERMGRAPH_SCALE_SHAPE=target is
+// issue 10's enterprise (genEnterprise: 500000 users give 100k groups, 20k
+// roles and ~5M edges). PERMGRAPH_SCALE_SNAPSHOTS (default 3) snapshots are
+// written, each after ~1% churn. Loading and queries are measured in child
+// processes so their peak RSS is the query side alone. bench/scale.sh runs it.
 //
 //	PERMGRAPH_SCALE_USERS=1700000 go test -run TestScale -v -timeout 1h ./graph/
+//	PERMGRAPH_SCALE_SHAPE=target PERMGRAPH_SCALE_USERS=500000 PERMGRAPH_SCALE_SNAPSHOTS=30 go test -run '^TestScale$' -v -timeout 3h ./graph/
 func TestScale(t *testing.T) {
 	if mode := os.Getenv("PERMGRAPH_SCALE_CHILD"); mode != "" {
 		scaleChild(t, mode)
@@ -32,19 +38,32 @@ func TestScale(t *testing.T) {
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), "db")
 	}
+	snapshots := 3
+	if n, _ := strconv.Atoi(os.Getenv("PERMGRAPH_SCALE_SNAPSHOTS")); n > 0 {
+		snapshots = n
+	}
 	ctx := t.Context()
-	g := genGraph("aws:111122223333", users, 1)
-	t.Logf("graph: %d nodes, %d edges", len(g.Nodes), len(g.Edges))
+	var g *SourceGraph
+	genStart := time.Now()
+	if os.Getenv("PERMGRAPH_SCALE_SHAPE") == "target" {
+		// Not an AWS source: queries walk memberships of non-AWS groups.
+		g = genEnterprise("azure:00000000-0000-0000-0000-00000000000a", users, users/5, users/25, 1)
+	} else {
+		g = genGraph("aws:111122223333", users, 1)
+	}
+	t.Logf("graph: %d nodes, %d edges (generated in %v; peak RSS so far %s)", len(g.Nodes), len(g.Edges),
+		time.Since(genStart).Round(time.Millisecond), peakRSS())
 	s, err := Open(ctx, dir, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	runtime.GC()
+	start, cpu0 := time.Now(), processCPU()
 	if _, err := s.WriteSnapshot(ctx, g, day(0)); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("first snapshot: %v (data %v, view cache %v)", time.Since(start).Round(time.Millisecond),
-		s.lastWrite.dataTook.Round(time.Millisecond), s.lastWrite.cacheTook.Round(time.Millisecond))
+	t.Logf("first snapshot: %v wall, %.1f CPU-s (data %v, view cache %v); peak RSS so far %s", time.Since(start).Round(time.Millisecond),
+		(processCPU() - cpu0).Seconds(), s.lastWrite.dataTook.Round(time.Millisecond), s.lastWrite.cacheTook.Round(time.Millisecond), peakRSS())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,29 +73,57 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 2; i++ {
-		g = mutate(g, 0.01, uint64(i))
+	first := app
+	ekeys := slices.Collect(maps.Keys(g.Edges))
+	nids := slices.Collect(maps.Keys(g.Nodes))
+	slices.SortFunc(ekeys, func(a, b EdgeKey) int { return cmpEdgeKey(a, b) })
+	slices.Sort(nids)
+	var churnWall, churnCPU []time.Duration
+	for i := 1; i < snapshots; i++ {
+		mutateInPlace(g, 0.01, uint64(i), ekeys, nids)
 		runtime.GC()
-		start = time.Now()
+		start, cpu0 = time.Now(), processCPU()
 		if _, err := s.WriteSnapshot(ctx, g, day(i)); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("1%%-churn snapshot %d: %v (data %v, view cache %v, %d keys written)", i, time.Since(start).Round(time.Millisecond),
-			s.lastWrite.dataTook.Round(time.Millisecond), s.lastWrite.cacheTook.Round(time.Millisecond),
-			s.lastWrite.itemWrites+s.lastWrite.logWrites)
+		churnWall, churnCPU = append(churnWall, time.Since(start)), append(churnCPU, processCPU()-cpu0)
+		lw := s.lastWrite
+		// Sizes of a closed store: an open one has preallocated files.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := dirSize(t, dir)
+		if s, err = Open(ctx, dir, testLogger(t)); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("1%%-churn snapshot %d: %v wall, %.1f CPU-s (data %v, view cache %v, %d keys written); store %d MiB (%.2fx)", i,
+			time.Since(start).Round(time.Millisecond), churnCPU[len(churnCPU)-1].Seconds(),
+			lw.dataTook.Round(time.Millisecond), lw.cacheTook.Round(time.Millisecond),
+			lw.itemWrites+lw.logWrites, a>>20, float64(a)/float64(first))
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	app, alloc = dirSize(t, dir)
-	t.Logf("store after 3 snapshots: %d MiB apparent, %d MiB allocated", app>>20, alloc>>20)
-	g = nil
-	for _, mode := range []string{"cache", "rebuild"} {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestScale$", "-test.v")
+	t.Logf("store after %d snapshots: %d MiB apparent (%.2fx one snapshot), %d MiB allocated; writer peak RSS %s", snapshots,
+		app>>20, float64(app)/float64(first), alloc>>20, peakRSS())
+	if len(churnWall) > 0 {
+		slices.Sort(churnWall)
+		slices.Sort(churnCPU)
+		t.Logf("churn snapshots: median %v wall, %.1f CPU-s; max %v wall", churnWall[len(churnWall)/2].Round(time.Millisecond),
+			churnCPU[len(churnCPU)/2].Seconds(), churnWall[len(churnWall)-1].Round(time.Millisecond))
+	}
+	g, ekeys, nids = nil, nil, nil
+	for _, mode := range []string{"cache", "queries", "rebuild"} {
+		run := "-test.run=^TestScale$"
+		if mode == "queries" {
+			run = "-test.run=^TestScaleQueries$"
+		}
+		cmd := exec.CommandContext(ctx, os.Args[0], run, "-test.v")
 		cmd.Env = append(os.Environ(), "PERMGRAPH_SCALE_CHILD="+mode, "PERMGRAPH_SCALE_DIR="+dir)
 		out, err := cmd.CombinedOutput()
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, "scale_test.go") {
+			if strings.Contains(l, "scale_test.go") || strings.Contains(l, "scale_queries_test.go") {
 				t.Log(strings.TrimSpace(l))
 			}
 		}
@@ -124,7 +171,12 @@ func scaleChild(t *testing.T, mode string) {
 	took := time.Since(start)
 	// A reverse BFS from the capability, as who-can would do.
 	bfs := time.Now()
-	capID, _ := v.Lookup("cap:deploy-container:aws:111122223333")
+	var capID NodeID
+	for i := range v.NumNodes() {
+		if v.NodeKind(NodeID(i)) == NodeCapability {
+			capID = NodeID(i)
+		}
+	}
 	seen := make([]bool, v.NumNodes())
 	queue := []NodeID{capID}
 	seen[capID] = true
@@ -161,4 +213,14 @@ func peakRSS() string {
 		}
 	}
 	return "?"
+}
+
+func cmpEdgeKey(a, b EdgeKey) int {
+	switch {
+	case LessEdgeKey(a, b):
+		return -1
+	case LessEdgeKey(b, a):
+		return 1
+	}
+	return 0
 }

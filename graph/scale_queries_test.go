@@ -1,0 +1,85 @@
+package graph_test
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"permgraph/graph"
+	"permgraph/queries"
+)
+
+// TestScaleQueries is TestScale's query child (PERMGRAPH_SCALE_CHILD=queries):
+// load the latest view from its cache like a cold CLI, then who-can deploy
+// and path as `serve` answers them (warm, median of 5).
+func TestScaleQueries(t *testing.T) {
+	if os.Getenv("PERMGRAPH_SCALE_CHILD") != "queries" {
+		t.Skip("run by TestScale")
+	}
+	ctx := t.Context()
+	start := time.Now()
+	v, err := graph.LoadLatestView(ctx, os.Getenv("PERMGRAPH_SCALE_DIR"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := time.Since(start)
+	median := func(f func()) (first, med time.Duration) {
+		var ds []time.Duration
+		for i := range 6 {
+			s := time.Now()
+			f()
+			if i == 0 {
+				first = time.Since(s)
+				continue
+			}
+			ds = append(ds, time.Since(s))
+		}
+		slices.Sort(ds)
+		return first, ds[len(ds)/2]
+	}
+	var res *queries.WhoCanResult
+	wFirst, wMed := median(func() {
+		if res, err = queries.WhoCanDeploy(v, queries.WhoCanOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// path from the principal with the longest explained path (a chain
+	// through nested groups and a role) to deploy.
+	from, hops := "", 0
+	for _, p := range res.Principals {
+		if len(p.Path) > hops && p.Kind == "user" {
+			from, hops = p.ID, len(p.Path)
+		}
+	}
+	if from == "" {
+		t.Fatal("no user can deploy")
+	}
+	var pr *queries.PathResult
+	pFirst, pMed := median(func() {
+		if pr, err = queries.FindPath(v, from, "deploy", queries.PathOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(pr.Paths) == 0 {
+		t.Fatalf("no path from %s to deploy", from)
+	}
+	t.Logf("queries: view load %v; who-can deploy %d principals, first %v, warm median %v; path %s -> deploy (%d hops) first %v, warm median %v; peak RSS %s",
+		load.Round(time.Millisecond), len(res.Principals), wFirst.Round(time.Millisecond), wMed.Round(time.Millisecond),
+		from, len(pr.Paths[0].Hops), pFirst.Round(time.Microsecond), pMed.Round(time.Microsecond), vmHWM())
+}
+
+func vmHWM() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if bytes.HasPrefix(l, []byte("VmHWM:")) {
+			return strings.Join(strings.Fields(string(l[len("VmHWM:"):])), " ")
+		}
+	}
+	return "?"
+}
