@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-500000}
+# The permgraph binary's default soft memory limit (cmd/permgraph), so the
+# writer's RSS is what a collect would show; GOMEMLIMIT=off for none.
+export GOMEMLIMIT=${GOMEMLIMIT:-3GiB}
 SNAPSHOTS=${SNAPSHOTS:-30}
 OUT=bench/out/scale-$USERS.txt
 mkdir -p bench/out
@@ -18,7 +21,7 @@ go test -c -o "$DIR/graph.test" ./graph/
 TIME=()
 if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -v); fi
 {
-	echo "# bench/scale.sh $(date -u +%FT%TZ) $(git rev-parse --short HEAD) USERS=$USERS SNAPSHOTS=$SNAPSHOTS"
+	echo "# bench/scale.sh $(date -u +%FT%TZ) $(git rev-parse --short HEAD) USERS=$USERS SNAPSHOTS=$SNAPSHOTS GOMEMLIMIT=$GOMEMLIMIT"
 	echo "# $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT"
 (cd graph && PERMGRAPH_SCALE_SHAPE=target PERMGRAPH_SCALE_USERS=$USERS PERMGRAPH_SCALE_SNAPSHOTS=$SNAPSHOTS \

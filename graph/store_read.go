@@ -327,12 +327,22 @@ func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, 
 	}
 	// Edge endpoints without a node add a few more; the map grows for those.
 	b := newViewBuilderSized(nodes+nodes/16, edges)
-	b.narena = make([]byte, 0, nodeBytes+(nodes-knownNodes)*perNode)
-	b.earena = make([]byte, 0, edgeBytes+(edges-knownEdges)*perEdge)
+	nodeCap, edgeCap := nodeBytes+(nodes-knownNodes)*perNode, edgeBytes+(edges-knownEdges)*perEdge
+	// The first source's payload logs become the arenas (entries are laid
+	// out alike): at 5M edges that is a few hundred MB not held twice.
+	var first *memSource
+	if len(ms) > 0 {
+		first = mem.of(ms[0])
+	}
+	if first != nil {
+		b.narena, b.earena = growCap(first.npay, nodeCap), growCap(first.epay, edgeCap)
+	} else {
+		b.narena, b.earena = make([]byte, 0, nodeCap), make([]byte, 0, edgeCap)
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, m := range ms {
 			if src := mem.of(m); src != nil {
-				if err := src.addNodes(ctx, b); err != nil {
+				if err := src.addNodes(ctx, b, src == first); err != nil {
 					return fmt.Errorf("nodes of %s: %w", m.ID, err)
 				}
 				continue
@@ -347,7 +357,7 @@ func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, 
 		}
 		for _, m := range ms {
 			if src := mem.of(m); src != nil {
-				if err := src.addEdges(ctx, b); err != nil {
+				if err := src.addEdges(ctx, b, src == first); err != nil {
 					return fmt.Errorf("edges of %s: %w", m.ID, err)
 				}
 				continue
@@ -405,36 +415,68 @@ func appendArenaEntry(buf, p []byte) []byte {
 	return append(buf, p...)
 }
 
-func (src *memSource) addNodes(ctx context.Context, b *ViewBuilder) error {
-	d := decoder{b: src.npay}
-	for i, id := range src.ids {
+// growCap returns buf with room for n bytes, copying only if it has less.
+func growCap(buf []byte, n int) []byte {
+	if cap(buf) >= n {
+		return buf
+	}
+	grown := make([]byte, len(buf), n)
+	copy(grown, buf)
+	return grown
+}
+
+// entries walks a payload log, calling fn with each entry's offset and
+// payload, one per item of n.
+func entries(ctx context.Context, log []byte, n int, fn func(i int, off uint64, p []byte)) error {
+	pos := 0
+	for i := range n {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		p := d.bytesN(d.uvarint())
-		if d.err != nil {
-			return fmt.Errorf("payload of node %q: %w", id, d.err)
+		l, k := binary.Uvarint(log[pos:])
+		if k <= 0 || uint64(len(log)-pos-k) < l {
+			return fmt.Errorf("payload log truncated at entry %d", i)
 		}
-		b.addNodePayload(b.internOwned(id), p)
+		fn(i, uint64(pos), log[pos+k:pos+k+int(l)])
+		pos += k + int(l)
 	}
 	return nil
 }
 
-func (src *memSource) addEdges(ctx context.Context, b *ViewBuilder) error {
-	d := decoder{b: src.epay}
-	for i, k := range src.keys {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		p := d.bytesN(d.uvarint())
-		if d.err != nil {
-			return fmt.Errorf("payload of edge %s -%s-> %s: %w", k.From, k.Kind, k.To, d.err)
-		}
-		b.addEdgePayload(b.internOwned(k.From), k.Kind, b.internOwned(k.To), p)
+// addNodes adds the source's nodes; adopted says the builder's node arena
+// starts with this source's payload log, so entries are used where they are.
+func (src *memSource) addNodes(ctx context.Context, b *ViewBuilder, adopted bool) error {
+	log := src.npay
+	if adopted {
+		log = b.narena
 	}
-	return nil
+	return entries(ctx, log, len(src.ids), func(i int, off uint64, p []byte) {
+		n := b.internOwned(src.ids[i])
+		if adopted {
+			b.noff[n] = off
+			if len(p) > 0 {
+				b.nkind[n] = NodeKind(p[0])
+			}
+			return
+		}
+		b.addNodePayload(n, p)
+	})
+}
+
+func (src *memSource) addEdges(ctx context.Context, b *ViewBuilder, adopted bool) error {
+	log := src.epay
+	if adopted {
+		log = b.earena
+	}
+	return entries(ctx, log, len(src.keys), func(i int, off uint64, p []byte) {
+		k := src.keys[i]
+		f, t := b.internOwned(k.From), b.internOwned(k.To)
+		if adopted {
+			b.addEdgeAt(f, k.Kind, t, off, p)
+			return
+		}
+		b.addEdgePayload(f, k.Kind, t, p)
+	})
 }

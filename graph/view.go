@@ -362,6 +362,11 @@ func (b *ViewBuilder) addRawEdge(from string, kind EdgeKind, to string, p []byte
 func (b *ViewBuilder) addEdgePayload(f NodeID, kind EdgeKind, t NodeID, p []byte) {
 	var off uint64
 	b.earena, off = appendArena(b.earena, p)
+	b.addEdgeAt(f, kind, t, off, p)
+}
+
+// addEdgeAt adds an edge whose payload p is already in earena at off.
+func (b *ViewBuilder) addEdgeAt(f NodeID, kind EdgeKind, t NodeID, off uint64, p []byte) {
 	b.efrom = append(b.efrom, f)
 	b.eto = append(b.eto, t)
 	b.ekind = append(b.ekind, kind)
