@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +32,11 @@ type detectOptions struct {
 	NoStore bool
 	// JobConfig is permgraph.yaml (its detection section).
 	JobConfig string
+	// CPUProfile is a hidden debug flag: where to write a pprof CPU
+	// profile of the run (throughput work, docs/performance.md).
+	CPUProfile string
+	// MemProfile is the hidden allocation-profile counterpart.
+	MemProfile string
 }
 
 // alertsError carries exit code 3.
@@ -78,11 +85,31 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 alerts at or above --fail-on.`,
 	f.StringVar(&o.Config, "rules", "", "detection config (YAML: allow, platform, collectors, params, disabled; docs/detection.md)")
 	f.BoolVar(&o.NoStore, "no-store", false, "do not keep alerts in the alert store (<db>/alerts)")
 	f.StringVar(&o.JobConfig, "config", "", "permgraph.yaml: its detection.collectors (the snapshot job's identities) and approved_deployers are added to the rules config")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file (debugging)")
+	_ = f.MarkHidden("cpuprofile")
+	f.StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile of the run to this file (debugging)")
+	_ = f.MarkHidden("memprofile")
 	addDetectKafkaFlags(f, &ko)
 	return cmd
 }
 
-func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOptions, jsonl bool) error {
+func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOptions, jsonl bool) (err error) {
+	if o.CPUProfile != "" {
+		pf, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("detect: cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return fmt.Errorf("detect: cpu profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := pf.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("detect: cpu profile: %w", cerr)
+			}
+		}()
+	}
 	var failOn *rules.Severity
 	if o.FailOn != "" {
 		s, err := rules.ParseSeverity(o.FailOn)
@@ -204,10 +231,34 @@ func runDetect(ctx context.Context, g *globalOptions, args []string, o detectOpt
 			return err
 		}
 	}
+	if o.MemProfile != "" {
+		// Written while the engine and its views are still live, so the
+		// in-use numbers show what a long run holds.
+		if err := writeHeapProfile(o.MemProfile); err != nil {
+			return err
+		}
+	}
 	s := en.Stats()
 	fmt.Fprintf(g.stderr, "detect: %d events, alerts %v, suppressed %v, duplicates %d, unresolved actors %d\n", s.Events, s.Alerts, s.Suppressed, s.Duplicates, s.Unresolved)
 	if failing > 0 {
 		return alertsError{failing}
+	}
+	return nil
+}
+
+// writeHeapProfile writes the allocation profile (--memprofile).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("detect: memory profile: %w", err)
+	}
+	runtime.GC() // the profile reflects the last completed collection
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("detect: memory profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("detect: memory profile: %w", err)
 	}
 	return nil
 }

@@ -168,19 +168,28 @@ func decodeOptional(raw []byte, v any) error {
 	return nil
 }
 
-// addDetails fills Details (and Resource) for rule-relevant calls.
-func addDetails(ev *event.Event, name string, reqRaw, respRaw []byte) error {
-	var p params
-	if err := decodeOptional(reqRaw, &p); err != nil {
+// detailScratch is the decoding space of addDetails, reused from record to
+// record: params is over a kilobyte, and decoding into a fresh one put it
+// on the heap for every rule-relevant call.
+type detailScratch struct {
+	p    params
+	resp response
+}
+
+// addDetails fills Details (and Resource) for rule-relevant calls, decoding
+// into sc.
+func addDetails(ev *event.Event, name string, reqRaw, respRaw []byte, sc *detailScratch) error {
+	*sc = detailScratch{}
+	p, resp := &sc.p, &sc.resp
+	if err := decodeOptional(reqRaw, p); err != nil {
 		return fmt.Errorf("cloudtrail: decode requestParameters of %s: %w", name, err)
 	}
-	var resp response
-	if err := decodeOptional(respRaw, &resp); err != nil {
+	if err := decodeOptional(respRaw, resp); err != nil {
 		return fmt.Errorf("cloudtrail: decode responseElements of %s: %w", name, err)
 	}
 	switch ev.Service {
 	case "iam.amazonaws.com":
-		iamDetails(ev, name, &p)
+		iamDetails(ev, name, p)
 	case "sts.amazonaws.com", "eks-auth.amazonaws.com":
 		set(ev, "role", first(p.RoleArn, p.PrincipalArn))
 		set(ev, "sessionName", p.RoleSessionName)
@@ -213,7 +222,7 @@ func addDetails(ev *event.Event, name string, reqRaw, respRaw []byte) error {
 		set(ev, "role", first(p.RoleArn, p.NodeRole, p.PodExecutionRoleArn))
 		ev.Resource = first(p.PrincipalArn, p.NodegroupName, p.ClusterName, p.Name)
 	case "ecs.amazonaws.com":
-		ecsDetails(ev, name, &p, &resp)
+		ecsDetails(ev, name, p, resp)
 	case "lambda.amazonaws.com":
 		fn := text(p.FunctionName)
 		set(ev, "function", fn)

@@ -96,7 +96,7 @@ func single(f func([]byte) (event.Event, error)) parseFunc {
 func parserFor(format string) parseFunc {
 	switch format {
 	case FormatCloudTrail:
-		return single(cloudtrail.NewParser().Parse)
+		return cloudtrail.NewParser().Append
 	case FormatAzureActivity:
 		return single(azureactivity.ParseRecord)
 	case FormatGraphActivity:

@@ -99,8 +99,8 @@ func TestEngineCachesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(en.deploy) != maxViewsCache || en.deploy[views[0]] != nil || en.deploy[views[len(views)-1]] == nil {
-		t.Fatalf("deploy cache holds %d views (oldest kept: %v)", len(en.deploy), en.deploy[views[0]] != nil)
+	if len(en.views) != maxViewsCache || en.views[views[0]] != nil || en.views[views[len(views)-1]] == nil {
+		t.Fatalf("view cache holds %d views (oldest kept: %v)", len(en.views), en.views[views[0]] != nil)
 	}
 	en.maxSeen = 100
 	for i := 0; i < 2*en.maxSeen+10; i++ {
@@ -155,5 +155,80 @@ func TestStoreGraphUsesLatestViewCache(t *testing.T) {
 	}
 	if _, err := sg.ViewAt(ctx, time.Unix(1500, 0)); err == nil {
 		t.Fatal("an older snapshot set was answered from the latest cache")
+	}
+}
+
+// Per-actor state stays bounded over a long stream of ever new actors:
+// once a map reaches sweepMinKeys, actors idle beyond their horizon are
+// dropped, and active ones are kept.
+func TestPerActorStateSwept(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	w := newWindow(10 * time.Minute)
+	for i := 0; i < sweepMinKeys; i++ {
+		w.add("old"+strconv.Itoa(i), stamp{t: t0})
+	}
+	w.add("active", stamp{t: t0.Add(2 * time.Hour)})
+	w.add("new", stamp{t: t0.Add(2 * time.Hour)})
+	if len(w.byKey) != 2 || w.byKey["active"] == nil {
+		t.Fatalf("window: %d actors after the sweep, want the 2 active ones", len(w.byKey))
+	}
+
+	en := NewEngine(emptyGraph{graph.NewViewFromGraphs(t0, nil)}, Config{}, DefaultRules(nil))
+	ctx := context.Background()
+	grant := func(who string, at time.Time) {
+		e := event.Event{Time: at, Cloud: "aws", Action: "AddUserToGroup", Class: event.Grant, Outcome: event.Success, Actor: event.Actor{Raw: "arn:aws:iam::1:user/admin"}}
+		e.SetDetail("member", who)
+		if _, err := en.Process(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < sweepMinKeys; i++ {
+		grant("user"+strconv.Itoa(i), t0)
+	}
+	grant("late", t0.Add(26*time.Hour))
+	if len(en.grants) != 1 || en.grants["late"] == nil {
+		t.Fatalf("grant journal: %d grantees after the sweep, want 1", len(en.grants))
+	}
+	var r10 *discoveryThenDeploy
+	for _, r := range en.rules {
+		if d, ok := r.(*discoveryThenDeploy); ok {
+			r10 = d
+		}
+	}
+	for i := 0; i < sweepMinKeys; i++ {
+		e := event.Event{Time: t0.Add(27 * time.Hour), Cloud: "aws", Action: "ListGroups", Class: event.DiscoveryGroup, Outcome: event.Success, Actor: event.Actor{Raw: "arn:aws:iam::1:user/u" + strconv.Itoa(i)}}
+		if _, err := en.Process(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := event.Event{Time: t0.Add(31 * time.Hour), Cloud: "aws", Action: "ListGroups", Class: event.DiscoveryGroup, Outcome: event.Success, Actor: event.Actor{Raw: "arn:aws:iam::1:user/last"}}
+	if _, err := en.Process(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if len(r10.disc) != 1 {
+		t.Fatalf("R10 discovery queues: %d actors after the sweep, want 1", len(r10.disc))
+	}
+}
+
+// The per-view resolution cache is keyed by the raw identity but answers
+// by the whole signature: the same session ARN under another issuer
+// resolves to that issuer.
+func TestResolveCacheBySignature(t *testing.T) {
+	b := graph.NewViewBuilder()
+	b.AddNode(graph.Node{ID: "aws:arn:aws:iam::111122223333:role/a", Kind: graph.NodeRole, Name: "a"})
+	b.AddNode(graph.Node{ID: "aws:arn:aws:iam::111122223333:role/b", Kind: graph.NodeRole, Name: "b"})
+	v := b.Build(time.Unix(0, 0), nil)
+	en := NewEngine(emptyGraph{v}, Config{}, nil)
+	ev := func(issuer string) *event.Event {
+		return &event.Event{Cloud: "aws", Actor: event.Actor{Raw: "arn:aws:sts::111122223333:assumed-role/x/s", Type: "AssumedRole", SessionIssuer: issuer}}
+	}
+	for _, want := range []string{"a", "b", "a", "b"} {
+		r := en.resolve(v, ev("arn:aws:iam::111122223333:role/"+want))
+		if !r.ok || r.key != "aws:arn:aws:iam::111122223333:role/"+want {
+			t.Fatalf("issuer %s: resolved %v %q", want, r.ok, r.key)
+		}
+	}
+	if r := en.resolve(v, ev("")); r.ok || r.key != "aws:arn:aws:sts::111122223333:assumed-role/x/s" {
+		t.Fatalf("no issuer: resolved %v %q", r.ok, r.key)
 	}
 }

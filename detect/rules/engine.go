@@ -81,17 +81,32 @@ type Engine struct {
 	// window repeats) are remembered.
 	seen, seenOld map[string]bool
 	maxSeen       int // per generation (maxSeenKeys; tests shrink it)
-	// deploy caches who-can-deploy per view; deployOrder evicts the oldest
-	// so views swapped out over a long run are released.
-	deploy      map[*graph.View]*deployIndex
-	deployOrder []*graph.View
-	stats       Stats
+	// views caches what the engine derives from a view (who can deploy,
+	// resolved actors); viewOrder evicts the oldest so views swapped out
+	// over a long run are released. lastView/lastState skip the map for
+	// the common case of consecutive events on one view.
+	views     map[*graph.View]*viewState
+	viewOrder []*graph.View
+	lastView  *graph.View
+	lastState *viewState
+	// cur and cctx hold the event and context of the Process call in
+	// progress: rules get pointers to them, and keeping them in the engine
+	// saves two heap allocations per event.
+	cur   event.Event
+	cctx  Context
+	stats Stats
 	// grants is the delta journal: grant events from the stream by grantee
 	// (lower-cased name or raw identity), for R04/R05.
 	grants map[string][]EventRef
 	// recent keeps recent alerts by actor (lower-cased name and raw
 	// identity), so a late grant can upgrade an earlier R04.
 	recent map[string][]Alert
+	// newest is the newest event time seen; grantTTL how long a grant or
+	// an alert in the journals can still matter (the longest lookback of
+	// R04 and R05). Sweeps of grants and recent use them.
+	newest                  time.Time
+	grantTTL                time.Duration
+	grantSweep, recentSweep sweeper
 	// sessions maps temporary access key ids from AssumeRole responses in
 	// the stream to who obtained them: the actor's origin.
 	sessions map[string]session
@@ -219,10 +234,17 @@ const sessionTTL = 12 * time.Hour
 
 // NewEngine builds an engine with rules (use DefaultRules for the standard set).
 func NewEngine(g Graph, cfg Config, rules []Rule) *Engine {
-	en := &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, maxSeen: maxSeenKeys, deploy: map[*graph.View]*deployIndex{},
+	en := &Engine{rules: rules, graph: g, cfg: cfg, seen: map[string]bool{}, maxSeen: maxSeenKeys, views: map[*graph.View]*viewState{},
 		stats: Stats{Alerts: map[string]int{}, Suppressed: map[string]int{}}, grants: map[string][]EventRef{}, recent: map[string][]Alert{}, sessions: map[string]session{}}
 	if rs, ok := g.(CollectionRunSource); ok {
 		en.runs = indexRuns(rs.CollectionRuns())
+	}
+	// R04 looks back 24 h for grants; R05 as configured.
+	en.grantTTL = 24 * time.Hour
+	for _, r := range rules {
+		if fg, ok := r.(*freshGrant); ok {
+			en.grantTTL = max(en.grantTTL, fg.p.Lookback)
+		}
 	}
 	return en
 }
@@ -243,6 +265,7 @@ type Context struct {
 	actor   graph.NodeID
 	hasNode bool
 	key     string
+	res     *resolvedActor
 	// approved is set when the actor belongs to an approved deployer group.
 	approved bool
 }
@@ -286,10 +309,9 @@ func (c *Context) Actor() Actor {
 		a.Origin = s.caller
 	}
 	if c.hasNode {
-		n := c.view.Node(c.actor)
-		a.ID, a.Resolved = n.ID, "graph"
-		if n.Name != "" {
-			a.Name = n.Name
+		a.ID, a.Resolved = c.key, "graph"
+		if name := c.res.nodeName(c.view); name != "" {
+			a.Name = name
 		}
 	}
 	return a
@@ -317,28 +339,23 @@ func (c *Context) DeployPathAt(t time.Time, scope string) (string, []queries.Hop
 	if err != nil {
 		return "", nil, err
 	}
-	n, ok := resolveActor(v, c.e)
-	return c.en.deployPathAt(v, n, ok, scope)
+	r := c.en.resolve(v, c.e)
+	return c.en.deployPathAt(v, r.node, r.ok, scope)
 }
 
 func (en *Engine) deployPathAt(v *graph.View, n graph.NodeID, ok bool, scope string) (string, []queries.Hop, error) {
 	if !ok {
 		return "none", nil, nil
 	}
-	idx, have := en.deploy[v]
-	if !have {
-		var err error
-		if idx, err = newDeployIndex(v); err != nil {
+	vs := en.state(v)
+	if vs.deploy == nil {
+		idx, err := newDeployIndex(v)
+		if err != nil {
 			return "", nil, err
 		}
-		en.deploy[v] = idx
-		en.deployOrder = append(en.deployOrder, v)
-		if len(en.deployOrder) > maxViewsCache {
-			delete(en.deploy, en.deployOrder[0])
-			en.deployOrder = en.deployOrder[1:]
-		}
+		vs.deploy = idx
 	}
-	p, found := idx.byNode[n]
+	p, found := vs.deploy.byNode[n]
 	if !found {
 		return "none", nil, nil
 	}
@@ -371,19 +388,19 @@ func contains(list []string, s string) bool {
 // RecentGrants returns grant events in the stream that named the actor
 // (by graph name or raw identity) within lookback before the event.
 func (c *Context) RecentGrants(lookback time.Duration) []EventRef {
-	var names []string
-	if c.hasNode {
-		names = append(names, strings.ToLower(c.view.Node(c.actor).Name))
-	}
-	names = append(names, strings.ToLower(c.e.Actor.Raw))
 	var out []EventRef
-	for _, n := range names {
-		for _, g := range c.en.grants[n] {
+	add := func(name string) {
+		for _, g := range c.en.grants[name] {
 			if d := c.e.Time.Sub(g.Time); d >= 0 && d <= lookback {
 				out = append(out, g)
 			}
 		}
 	}
+	if c.hasNode {
+		c.res.nodeName(c.view)
+		add(c.res.lowerName)
+	}
+	add(c.res.lowerRaw)
 	return out
 }
 
@@ -420,28 +437,33 @@ func (en *Engine) markSeen(key string) {
 
 // Process runs every rule on one event and returns new (deduplicated,
 // not suppressed) alerts.
-func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
+func (en *Engine) Process(ctx context.Context, ev event.Event) ([]Alert, error) {
 	en.stats.Events++
-	v, err := en.graph.ViewAt(ctx, e.Time)
+	if ev.Time.After(en.newest) {
+		en.newest = ev.Time
+	}
+	v, err := en.graph.ViewAt(ctx, ev.Time)
 	if err != nil {
 		return nil, err
 	}
-	c := &Context{en: en, ctx: ctx, e: &e, view: v}
-	c.actor, c.hasNode = resolveActor(v, &e)
-	switch {
-	case c.hasNode:
-		c.key = v.NodeIDString(c.actor)
-	case e.Actor.Raw != "":
-		c.key = e.Cloud + ":" + e.Actor.Raw
-		en.stats.Unresolved++
-	default:
-		c.key = e.Cloud + ":unknown"
+	en.cur = ev
+	e := &en.cur
+	// Drop the references when done: the engine must not keep the last
+	// event's details or the caller's context alive.
+	defer func() { en.cur, en.cctx = event.Event{}, Context{} }()
+	ra := en.resolve(v, e)
+	en.cctx = Context{en: en, ctx: ctx, e: e, view: v, actor: ra.node, hasNode: ra.ok, key: ra.key, res: ra}
+	c := &en.cctx
+	if !ra.ok {
 		en.stats.Unresolved++
 	}
 	if e.Class == event.Grant && e.Outcome == event.Success && e.Detail("op") != "remove" {
 		for _, k := range []string{"member", "user", "principal"} {
 			if who := strings.ToLower(e.Detail(k)); who != "" {
-				list := append(en.grants[who], refOf(&e))
+				if _, ok := en.grants[who]; !ok && en.grantSweep.due(len(en.grants)) {
+					en.sweepJournals()
+				}
+				list := append(en.grants[who], refOf(e))
 				if len(list) > 100 {
 					list = list[len(list)-100:]
 				}
@@ -451,7 +473,7 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 	}
 	if e.Class == event.Identity && e.Outcome == event.Success {
 		if key := e.Detail("newAccessKeyId"); key != "" {
-			en.sessions[key] = session{caller: c.key, callerRaw: c.Actor().Name, role: e.Detail("assumedRoleArn"), at: e.Time, ref: refOf(&e)}
+			en.sessions[key] = session{caller: c.key, callerRaw: c.Actor().Name, role: e.Detail("assumedRoleArn"), at: e.Time, ref: refOf(e)}
 			if len(en.sessions) > 100000 {
 				for k, s := range en.sessions {
 					if e.Time.Sub(s.at) > sessionTTL {
@@ -464,7 +486,7 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 	if e.Class == event.Deploy && len(en.cfg.ApprovedDeployers) > 0 && c.hasNode && en.approved(v, c.actor) {
 		c.approved = true
 	}
-	if reason := en.suppressed(c, &e); reason != "" {
+	if reason := en.suppressed(c, e); reason != "" {
 		if e.Class != event.Other {
 			en.stats.Suppressed[reason]++
 		}
@@ -472,7 +494,7 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 	}
 	var out []Alert
 	for _, r := range en.rules {
-		as, err := r.Observe(ctx, c, &e)
+		as, err := r.Observe(ctx, c, e)
 		if err != nil {
 			return out, fmt.Errorf("rule %s: %w", r.Meta().ID, err)
 		}
@@ -488,6 +510,9 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 				if k == "" {
 					continue
 				}
+				if _, ok := en.recent[k]; !ok && en.recentSweep.due(len(en.recent)) {
+					en.sweepJournals()
+				}
 				list := append(en.recent[k], a)
 				if len(list) > 50 {
 					list = list[len(list)-50:]
@@ -497,6 +522,135 @@ func (en *Engine) Process(ctx context.Context, e event.Event) ([]Alert, error) {
 		}
 	}
 	return out, nil
+}
+
+// sweepJournals drops the grantees and actors of the grant journal and of
+// the recent alerts whose newest entry is older than any lookback can
+// reach (grantTTL, plus idleSlack for late events).
+func (en *Engine) sweepJournals() {
+	idle := func(t time.Time) bool { return en.newest.Sub(t) > en.grantTTL+idleSlack }
+	for name, list := range en.grants {
+		if idle(latestRef(list)) {
+			delete(en.grants, name)
+		}
+	}
+	en.grantSweep.done(len(en.grants))
+	for name, list := range en.recent {
+		var newest time.Time
+		for _, a := range list {
+			if a.Time.After(newest) {
+				newest = a.Time
+			}
+		}
+		if idle(newest) {
+			delete(en.recent, name)
+		}
+	}
+	en.recentSweep.done(len(en.recent))
+}
+
+// viewState is what the engine derives from one view, each part computed
+// on first use.
+type viewState struct {
+	deploy *deployIndex
+	// actors memoizes resolveActor by raw identity (hashing one string is
+	// cheaper than hashing the whole signature): a stream repeats a few
+	// thousand actors, and each resolution is several binary searches over
+	// string ids. others holds the rare actors that share a raw identity
+	// with a different signature.
+	actors map[string]*resolvedActor
+	others map[actorSig]*resolvedActor
+}
+
+// maxResolvedActors bounds viewState.actors; the map is cleared when full.
+const maxResolvedActors = 1 << 16
+
+// actorSig is every field of an event that resolveActor and the actor key
+// read: equal signatures resolve alike in one view.
+type actorSig struct {
+	cloud, typ, raw, account, id, issuer, canonical string
+}
+
+// resolvedActor is an actor resolved in one view, with the strings rules
+// ask for again and again.
+type resolvedActor struct {
+	sig  actorSig
+	node graph.NodeID
+	ok   bool
+	key  string // Context.Key
+	// lowerRaw is the lower-cased raw identity (grant journal key).
+	lowerRaw string
+	// name and lowerName are the node's display name, decoded on first
+	// use (named).
+	named           bool
+	name, lowerName string
+}
+
+// nodeName returns the resolved node's name (the node must be resolved).
+func (r *resolvedActor) nodeName(v *graph.View) string {
+	if !r.named {
+		r.name = v.Node(r.node).Name
+		r.lowerName = strings.ToLower(r.name)
+		r.named = true
+	}
+	return r.name
+}
+
+// state returns v's cached state, creating it (and evicting the oldest
+// view's) when v is new.
+func (en *Engine) state(v *graph.View) *viewState {
+	if v == en.lastView && en.lastState != nil {
+		return en.lastState
+	}
+	vs, ok := en.views[v]
+	if !ok {
+		vs = &viewState{actors: map[string]*resolvedActor{}, others: map[actorSig]*resolvedActor{}}
+		en.views[v] = vs
+		en.viewOrder = append(en.viewOrder, v)
+		if len(en.viewOrder) > maxViewsCache {
+			delete(en.views, en.viewOrder[0])
+			en.viewOrder = en.viewOrder[1:]
+		}
+	}
+	en.lastView, en.lastState = v, vs
+	return vs
+}
+
+// resolve is resolveActor memoized per view, with the actor's key.
+func (en *Engine) resolve(v *graph.View, e *event.Event) *resolvedActor {
+	a := &e.Actor
+	sig := actorSig{cloud: e.Cloud, typ: a.Type, raw: a.Raw, account: a.Account, id: a.ID, issuer: a.SessionIssuer, canonical: a.CanonicalARN}
+	vs := en.state(v)
+	first := vs.actors[a.Raw]
+	if first != nil && first.sig == sig {
+		return first
+	}
+	if first != nil {
+		if r, ok := vs.others[sig]; ok {
+			return r
+		}
+	}
+	r := &resolvedActor{sig: sig, lowerRaw: strings.ToLower(a.Raw)}
+	r.node, r.ok = resolveActor(v, e)
+	switch {
+	case r.ok:
+		r.key = v.NodeIDString(r.node)
+	case a.Raw != "":
+		r.key = e.Cloud + ":" + a.Raw
+	default:
+		r.key = e.Cloud + ":unknown"
+	}
+	if len(vs.actors)+len(vs.others) >= maxResolvedActors {
+		clear(vs.actors)
+		clear(vs.others)
+		first = nil
+	}
+	if first == nil {
+		vs.actors[a.Raw] = r
+	} else {
+		vs.others[sig] = r
+	}
+	return r
 }
 
 // approved reports whether n is a member (direct or nested) of an approved
@@ -564,12 +718,48 @@ func (en *Engine) suppressed(c *Context, e *event.Event) string {
 	return ""
 }
 
+// sweeper bounds a per-actor map over a long stream: once the map holds
+// sweepAt keys, the caller drops the entries idle for longer than they can
+// matter, and the next sweep waits until the map has doubled (O(1)
+// amortized per new key). Below sweepMinKeys nothing is ever dropped, so
+// ordinary runs keep every entry.
+type sweeper struct{ at int }
+
+// compactMin is the fewest evicted slots worth compacting a queue for.
+const compactMin = 8
+
+// sweepMinKeys is the map size of the first sweep.
+const sweepMinKeys = 1 << 16
+
+// idleSlack is how far beyond its own horizon an entry must be idle, by
+// the newest event time seen, before a sweep drops it: late events within
+// it still find their actor's state.
+const idleSlack = time.Hour
+
+func (s *sweeper) due(n int) bool { return n >= max(s.at, sweepMinKeys) }
+
+func (s *sweeper) done(n int) { s.at = max(sweepMinKeys, 2*n) }
+
+// latestRef is the newest time in refs (kept in arrival order, which late
+// events make differ from time order); zero for none.
+func latestRef(refs []EventRef) time.Time {
+	var t time.Time
+	for _, r := range refs {
+		if r.Time.After(t) {
+			t = r.Time
+		}
+	}
+	return t
+}
+
 // window is a per-actor sliding window of recent events with running
 // counts, so each event costs O(1) amortized however busy the actor is.
 type window struct {
-	span  time.Duration
-	byKey map[string]*actorWindow
-	max   int
+	span   time.Duration
+	byKey  map[string]*actorWindow
+	max    int
+	newest time.Time // newest event time added, for sweeps
+	sweep  sweeper
 }
 
 type actorWindow struct {
@@ -599,8 +789,19 @@ func newWindow(span time.Duration) *window {
 // add records s for key, drops what fell out of the window (or beyond max
 // items) and returns the actor's window. Late events are kept in time order.
 func (w *window) add(key string, s stamp) *actorWindow {
+	if s.t.After(w.newest) {
+		w.newest = s.t
+	}
 	aw := w.byKey[key]
 	if aw == nil {
+		if w.sweep.due(len(w.byKey)) {
+			for k, x := range w.byKey {
+				if l := x.live(); len(l) == 0 || w.newest.Sub(l[len(l)-1].t) > w.span+idleSlack {
+					delete(w.byKey, k)
+				}
+			}
+			w.sweep.done(len(w.byKey))
+		}
 		aw = &actorWindow{actions: map[string]int{}, targets: map[string]int{}, denied: map[string]int{}}
 		w.byKey[key] = aw
 	}
@@ -618,8 +819,11 @@ func (w *window) add(key string, s stamp) *actorWindow {
 		aw.items[aw.head] = stamp{}
 		aw.head++
 	}
-	// Compact now and then, so eviction stays O(1) amortized.
-	if aw.head > 64 && aw.head > len(aw.items)/2 {
+	// Compact once evicted slots outnumber live ones: eviction stays O(1)
+	// amortized, and an actor with a few events an hour does not pile up
+	// dead slots over a long stream (a bound of 64 dead slots per actor was
+	// ~20 KB each across every actor ever seen).
+	if aw.head >= compactMin && aw.head > len(aw.items)/2 {
 		n := copy(aw.items, aw.items[aw.head:])
 		aw.items = aw.items[:n]
 		aw.head = 0

@@ -567,8 +567,10 @@ func (r execRule) Observe(_ context.Context, c *Context, e *event.Event) ([]Aler
 type DiscoveryThenDeployParams struct{ Window time.Duration }
 
 type discoveryThenDeploy struct {
-	p    DiscoveryThenDeployParams
-	disc map[string]*refQueue
+	p      DiscoveryThenDeployParams
+	disc   map[string]*refQueue
+	newest time.Time // newest discovery time queued, for sweeps
+	sweep  sweeper
 }
 
 // refQueue keeps an actor's recent events: older than a cutoff or beyond a
@@ -586,7 +588,7 @@ func (q *refQueue) push(r EventRef, cutoff time.Time, max int) {
 		q.items[q.head] = EventRef{}
 		q.head++
 	}
-	if q.head > 64 && q.head > len(q.items)/2 {
+	if q.head >= compactMin && q.head > len(q.items)/2 {
 		n := copy(q.items, q.items[q.head:])
 		q.items, q.head = q.items[:n], 0
 	}
@@ -609,8 +611,19 @@ func (r *discoveryThenDeploy) Observe(_ context.Context, c *Context, e *event.Ev
 		return nil, nil
 	}
 	if isDiscovery(e.Class) || e.Outcome == event.Denied {
+		if e.Time.After(r.newest) {
+			r.newest = e.Time
+		}
 		q := r.disc[k]
 		if q == nil {
+			if r.sweep.due(len(r.disc)) {
+				for actor, q := range r.disc {
+					if r.newest.Sub(latestRef(q.live())) > r.p.Window+idleSlack {
+						delete(r.disc, actor)
+					}
+				}
+				r.sweep.done(len(r.disc))
+			}
 			q = &refQueue{}
 			r.disc[k] = q
 		}

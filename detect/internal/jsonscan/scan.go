@@ -12,7 +12,9 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -148,9 +150,52 @@ func isHex(c byte) bool {
 }
 
 // skipString expects data[i] == '"' and returns the index past the closing quote.
-// Each byte is looked at a bounded number of times: the position of the next
-// quote is remembered while escapes before it are processed.
 func skipString(data []byte, i int) (int, error) {
+	if end, ok := shortString(data, i); ok {
+		return end, nil
+	}
+	return skipLongString(data, i)
+}
+
+// shortStringMax is how far shortString looks for the closing quote.
+const shortStringMax = 64
+
+// shortString is the fast path of skipString for the strings audit records
+// are made of (keys, ids, ARNs): it looks at up to shortStringMax bytes, 8
+// at a time and without a call, for the first quote or backslash. ok is
+// true only for a string closed within that span with no escape; anything
+// else (longer, escaped, cut short) goes through skipLongString.
+func shortString(data []byte, i int) (end int, ok bool) {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	j := i + 1
+	limit := min(len(data), j+shortStringMax)
+	for ; j+8 <= limit; j += 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(lsb*'"'), x^(lsb*'\\')
+		// High bit set in each byte that is a quote or a backslash (exact
+		// for the lowest such byte, which is the one used).
+		if m := ((q-lsb)&^q | (b-lsb)&^b) & msb; m != 0 {
+			if k := j + bits.TrailingZeros64(m)/8; data[k] == '"' {
+				return k + 1, true
+			}
+			return 0, false
+		}
+	}
+	for ; j < limit; j++ {
+		switch data[j] {
+		case '"':
+			return j + 1, true
+		case '\\':
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// skipLongString is skipString for any string. Each byte is looked at a
+// bounded number of times: the position of the next quote is remembered
+// while escapes before it are processed.
+func skipLongString(data []byte, i int) (int, error) {
 	j := i + 1
 	q := -1 // absolute index of the next unescaped-candidate quote
 	for {
@@ -374,12 +419,15 @@ func (m *Members) Next() bool {
 	if d[i] != '"' {
 		return m.fail(i, ErrSyntax)
 	}
-	end, err := skipString(d, i)
-	if err != nil {
-		return m.fail(end, err)
+	end, short := shortString(d, i)
+	if !short {
+		var err error
+		if end, err = skipLongString(d, i); err != nil {
+			return m.fail(end, err)
+		}
 	}
 	m.key = d[i+1 : end-1]
-	if bytes.IndexByte(m.key, '\\') >= 0 {
+	if !short && bytes.IndexByte(m.key, '\\') >= 0 {
 		k, ok := appendUnquoted(nil, m.key)
 		if !ok {
 			return m.fail(i, ErrSyntax)

@@ -1,8 +1,10 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -269,4 +271,32 @@ func hasControlOrBadUTF8(b []byte) bool {
 		}
 	}
 	return strings.ContainsAny(string(b), "\t\n\r")
+}
+
+// The short-string fast path agrees with the general string scanner on
+// every input it accepts, whatever the length and wherever quotes and
+// backslashes fall relative to its 8-byte words and its length limit.
+func TestShortStringAgrees(t *testing.T) {
+	alphabet := []byte{'a', '"', '\\', 'u', '0', 'x', '/', 0xC3}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 200000; n++ {
+		b := make([]byte, 1+rng.IntN(shortStringMax+20))
+		b[0] = '"'
+		for i := 1; i < len(b); i++ {
+			// Mostly plain bytes, so strings often run long.
+			if rng.IntN(8) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		end, ok := shortString(b, 0)
+		want, err := skipLongString(b, 0)
+		if ok && (err != nil || end != want) {
+			t.Fatalf("shortString(%q) = %d; skipLongString = %d, %v", b, end, want, err)
+		}
+		if !ok && err == nil && want <= shortStringMax+1 && bytes.IndexByte(b[1:want-1], '\\') < 0 {
+			t.Fatalf("shortString(%q) missed a plain string ending at %d", b, want)
+		}
+	}
 }
