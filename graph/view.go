@@ -2,7 +2,6 @@ package graph
 
 import (
 	"cmp"
-	"encoding/binary"
 	"math"
 	"runtime"
 	"slices"
@@ -205,8 +204,7 @@ func (v *View) buildNames() {
 // arena entries are uvarint length | payload.
 func appendArena(arena, p []byte) ([]byte, uint64) {
 	off := uint64(len(arena))
-	arena = binary.AppendUvarint(arena, uint64(len(p)))
-	return append(arena, p...), off
+	return appendArenaEntry(arena, p), off
 }
 
 func arenaPayload(arena []byte, off uint64) []byte {
