@@ -161,6 +161,17 @@ func newPrincipal(hc *hopCache, n graph.NodeID, next map[graph.NodeID]graph.Edge
 		name = v.NodeIDString(n)
 	}
 	p := &Principal{ID: v.NodeIDString(n), Kind: kind.String(), Name: name, Via: "direct", Conditional: conditional}
+	// Size the path first: at 378k principals growing each path by append
+	// was a fifth of who-can's time (docs/performance.md, session 3).
+	hops := 0
+	for cur := n; cur != target && hops <= len(next); hops++ {
+		e, ok := next[cur]
+		if !ok {
+			break
+		}
+		_, cur, _, _ = v.EdgeEnds(e)
+	}
+	p.Path = make([]Hop, 0, hops)
 	for cur, steps := n, 0; cur != target && steps <= len(next); steps++ {
 		e, ok := next[cur]
 		if !ok {
