@@ -280,8 +280,9 @@ func (o *Org) arn(kind, path, name string) string {
 	return "arn:aws:iam::" + o.cfg.Account + ":" + kind + path + name
 }
 
-// weighted picks an index of w with probability proportional to w[i].
-func weighted(u float64, w []int) int {
+// Weighted picks an index of w with probability proportional to w[i], for
+// u uniform in [0, 1) (the other generators share it).
+func Weighted(u float64, w []int) int {
 	total := 0
 	for _, x := range w {
 		total += x

@@ -54,7 +54,7 @@ func (o *Org) policyKind(p int) policyKind {
 	if k := p - o.nBoundary; k < len(fixedPolicyKinds) {
 		return fixedPolicyKinds[k]
 	}
-	return policyKind(weighted(unit(o.hash(domPolicyKind, p)), policyKindWeights[:]))
+	return policyKind(Weighted(unit(o.hash(domPolicyKind, p)), policyKindWeights[:]))
 }
 
 // policyTeam is the team owning customer policy p (boundaries: team 0).

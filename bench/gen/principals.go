@@ -36,7 +36,7 @@ func (o *Org) groupProfile(g int) groupProfile {
 	if !o.technical(o.groupTeam(g)) {
 		return businessGroupProfiles[o.hash(domGroupKind, g)%uint64(len(businessGroupProfiles))]
 	}
-	return groupProfile(weighted(unit(o.hash(domGroupKind, g)), groupProfileWeights[:]))
+	return groupProfile(Weighted(unit(o.hash(domGroupKind, g)), groupProfileWeights[:]))
 }
 
 // groupTeam is the team owning group g (AllStaff and Administrators: 0).
@@ -201,7 +201,7 @@ func (o *Org) User(i int) User {
 			inline("artifacts", pick(r, []policyKind{pkECR, pkS3}))
 		}
 	} else {
-		want := 1 + weighted(r.Float64(), groupCounts)
+		want := 1 + Weighted(r.Float64(), groupCounts)
 		var gs []int
 		if r.IntN(10) < 6 {
 			gs = append(gs, 0) // AllStaff

@@ -38,7 +38,7 @@ func (o *Org) roleKind(r int) roleKind {
 	if r < len(fixedRoleKinds) {
 		return fixedRoleKinds[r]
 	}
-	k := roleKind(weighted(unit(o.hash(domRoleKind, r)), roleKindWeights[:]))
+	k := roleKind(Weighted(unit(o.hash(domRoleKind, r)), roleKindWeights[:]))
 	// Admin roles stay a few dozen whatever the size: a large organisation
 	// does not have thousands of account-wide admin roles.
 	if k == rkAdmin && capped(o.hash(domRoleKind, r, 2), o.cfg.Roles*roleKindWeights[rkAdmin]/100, 40) {

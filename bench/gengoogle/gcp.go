@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"permgraph/bench/gen"
 )
 
 // layoutGCP places folders (one top folder per department, sub-folders
@@ -278,7 +280,7 @@ func (o *Org) pickRole(h uint64, table []weightedRole, p int) string {
 			ws[i] = 0
 		}
 	}
-	r := table[weighted(unit(h), ws)].role
+	r := table[gen.Weighted(unit(h), ws)].role
 	switch {
 	case strings.HasPrefix(r, "org:"):
 		return o.orgRoleName(strings.TrimPrefix(r, "org:"))

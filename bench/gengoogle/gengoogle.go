@@ -3,7 +3,7 @@
 // imports (docs/offline.md): a Directory API raw capture (directory.jsonl)
 // and the GCP IAM data as a Cloud Asset Inventory export plus custom-role
 // files, or as a raw capture of a live Resource Manager / IAM run
-// (gcp.jsonl). It depends on the standard library only, like bench/gen.
+// (gcp.jsonl). It depends on the standard library and bench/gen only.
 //
 // Every entity is a pure function of (seed, index, churn state): a group's
 // member list is computed from its index without building the organisation,
@@ -18,6 +18,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"permgraph/bench/gen"
 )
 
 // Output formats of the GCP part.
@@ -397,22 +399,6 @@ func (o *Org) happens(dom uint64, i, r int, p float64) bool {
 	return unit(o.hash(domChurn+dom, i, uint64(r))) < p
 }
 
-// weighted picks an index of weights with probability proportional to it.
-func weighted(u float64, weights []int) int {
-	total := 0
-	for _, w := range weights {
-		total += w
-	}
-	x := int(u * float64(total))
-	for i, w := range weights {
-		if x < w {
-			return i
-		}
-		x -= w
-	}
-	return len(weights) - 1
-}
-
 // listCounts is the day-0 distribution of mailing lists per user (0..6).
 var listCounts = []int{12, 30, 25, 15, 10, 5, 3}
 
@@ -421,7 +407,7 @@ var listCounts = []int{12, 30, 25, 15, 10, 5, 3}
 // the users join or leave one list.
 func (o *Org) userMask(u int) uint8 {
 	h := o.hash(domUser, u)
-	k := weighted(unit(h), listCounts)
+	k := gen.Weighted(unit(h), listCounts)
 	var mask uint8
 	for n := 0; bitsSet(mask) < k && n < 64; n++ {
 		mask |= 1 << (splitmix(h+uint64(n)) % layers)
