@@ -20,6 +20,7 @@ import (
 
 	"permgraph/collectors/internal/googleretry"
 	"permgraph/collectors/internal/rawcapture"
+	"permgraph/collectors/internal/rawscan"
 	"permgraph/graph"
 )
 
@@ -332,8 +333,19 @@ func importJSONL(ctx context.Context, path string, em *emitter, log *slog.Logger
 	_, camel := probe["assetType"]
 	switch {
 	case hasURL && hasStatus:
+		// rawscan reads the lines as rawcapture.Each would, but checks
+		// them without encoding/json and hands out the path already
+		// parsed: most pages of a shared directory are the Workspace
+		// capture's (380 MB at 500k users), skipped by their path alone.
 		r := replayer{em: em}
-		err := rawcapture.Each(ctx, path, r.page)
+		err := rawscan.Each(ctx, path, func(p *rawscan.Page) error {
+			op, resource, ok := pageKind(p.Path, p.URL)
+			if !ok {
+				r.unknown++
+				return nil
+			}
+			return r.known(rawcapture.Page{URL: p.URL, Status: p.Status, Body: p.Body, File: p.File, Line: p.Line}, op, resource)
+		})
 		if r.unknown > 0 {
 			log.Debug("gcpiam: skipped pages of other APIs", "file", path, "pages", r.unknown)
 		}
@@ -379,25 +391,29 @@ func apiPath(p string) (string, string, bool) {
 	return "", "", false
 }
 
-// pageKind classifies a recorded URL path into the live operation that
-// requested it and its resource (the parent for lists).
-func pageKind(p rawcapture.Page) (op, resource string, ok bool) {
-	ver, rest, ok := apiPath(p.Path())
+// pageKind classifies a recorded page by its URL path (and URL) into the
+// live operation that requested it and its resource (the parent for
+// lists).
+func pageKind(path, rawURL string) (op, resource string, ok bool) {
+	ver, rest, ok := apiPath(path)
 	if !ok {
 		return "", "", false
 	}
-	parent := ""
-	if u, err := url.Parse(p.URL); err == nil {
-		parent = u.Query().Get("parent")
+	// the query only matters for the two list calls below
+	parent := func() string {
+		if u, err := url.Parse(rawURL); err == nil {
+			return u.Query().Get("parent")
+		}
+		return ""
 	}
 	segs := strings.Split(rest, "/")
 	switch {
 	case strings.HasSuffix(rest, ":getIamPolicy"):
 		return opPolicy, strings.TrimSuffix(rest, ":getIamPolicy"), true
 	case ver == "v3" && rest == "folders":
-		return opListFolders, parent, true
+		return opListFolders, parent(), true
 	case ver == "v3" && rest == "projects":
-		return opListProjects, parent, true
+		return opListProjects, parent(), true
 	case ver == "v3" && len(segs) == 2 && segs[0] == "organizations":
 		return opGetOrg, rest, true
 	case ver == "v3" && len(segs) == 2 && segs[0] == "projects":
@@ -410,12 +426,9 @@ func pageKind(p rawcapture.Page) (op, resource string, ok bool) {
 	return "", "", false
 }
 
-func (r *replayer) page(p rawcapture.Page) error {
-	op, resource, ok := pageKind(p)
-	if !ok {
-		r.unknown++
-		return nil
-	}
+// known replays a page of one of the live walker's calls. p.Body may alias
+// the reader's buffer: nothing keeps it.
+func (r *replayer) known(p rawcapture.Page, op, resource string) error {
 	r.used++
 	if p.Status/100 != 2 {
 		return r.failed(p, op, resource)

@@ -50,6 +50,30 @@ type mapper struct {
 	groups  map[string]string // id -> email, to name a deleted group
 	domains map[string]struct{}
 	counts  Counts
+	// listed and groupEmails, when set (the capture replay), hold the email
+	// each listed user's and group's node has, by directory id; listed then
+	// replaces users. A member record repeating that email need not be
+	// sent to the sink: at 500k users that is ~1.5M AddNode calls that
+	// change nothing (each would also leave the record's strings in the
+	// graph in place of its interned ones).
+	listed      map[string]string
+	groupEmails map[string]string
+}
+
+// trackNodes makes the mapper remember listed users' and groups' emails
+// (see listed).
+func (m *mapper) trackNodes() {
+	m.listed, m.groupEmails = map[string]string{}, map[string]string{}
+}
+
+// isUser reports whether id is one of the listed users.
+func (m *mapper) isUser(id string) bool {
+	if m.listed != nil {
+		_, ok := m.listed[id]
+		return ok
+	}
+	_, ok := m.users[id]
+	return ok
 }
 
 func newMapper(sink graph.Sink, source string) *mapper {
@@ -79,6 +103,9 @@ func boolStr(b bool) string { return strconv.FormatBool(b) }
 // jsonList encodes a string list as the JSON attr the model asks for,
 // sorted so that two collections of the same data compare equal.
 func jsonList(xs []string) string {
+	if len(xs) == 0 {
+		return "[]" // most users and groups: no allocation
+	}
 	out := slices.Clone(xs)
 	if out == nil {
 		out = []string{}
@@ -120,34 +147,62 @@ func (m *mapper) usersPage(p *admin.Users) error {
 		if u == nil || u.Id == "" {
 			return fmt.Errorf("users[%d]: field \"id\" is missing", i)
 		}
-		email := strings.ToLower(u.PrimaryEmail)
-		n := graph.Node{ID: userID(u.Id), Kind: graph.NodeUser, Email: email, Attrs: map[string]string{
-			"suspended":          boolStr(u.Suspended),
-			"is_admin":           boolStr(u.IsAdmin),
-			"is_delegated_admin": boolStr(u.IsDelegatedAdmin),
-			"aliases":            jsonList(lowerAll(u.Aliases, u.NonEditableAliases)),
-		}}
+		r := userRec{id: u.Id, email: u.PrimaryEmail, suspended: u.Suspended, isAdmin: u.IsAdmin,
+			isDelegatedAdmin: u.IsDelegatedAdmin, aliases: u.Aliases, nonEditableAliases: u.NonEditableAliases,
+			lastLogin: u.LastLoginTime, created: u.CreationTime}
 		if u.Name != nil {
-			n.Name = u.Name.FullName
+			r.hasName, r.fullName = true, u.Name.FullName
 		}
-		if n.Name == "" {
-			n.Name = email
-		}
-		if u.LastLoginTime != "" {
-			n.Attrs["last_login"] = u.LastLoginTime
-		}
-		if u.CreationTime != "" {
-			n.Attrs["created"] = u.CreationTime
-		}
-		if err := m.sink.AddNode(m.source, n); err != nil {
+		if err := m.user(&r); err != nil {
 			return err
 		}
-		m.users[u.Id] = struct{}{}
-		if d := domainOf(email); d != "" {
-			m.domains[d] = struct{}{}
-		}
-		m.counts.Users++
 	}
+	return nil
+}
+
+// userRec is what the mapper takes from a users.list entry, whichever
+// decoder read it (admin.User, or the capture replay's own).
+type userRec struct {
+	id, email, fullName                  string
+	hasName                              bool // a "name" object was present
+	suspended, isAdmin, isDelegatedAdmin bool
+	aliases, nonEditableAliases          []string
+	lastLogin, created                   string
+}
+
+// user emits one user; callers hold mu and have checked r.id.
+func (m *mapper) user(r *userRec) error {
+	email := strings.ToLower(r.email)
+	n := graph.Node{ID: userID(r.id), Kind: graph.NodeUser, Email: email, Attrs: map[string]string{
+		"suspended":          boolStr(r.suspended),
+		"is_admin":           boolStr(r.isAdmin),
+		"is_delegated_admin": boolStr(r.isDelegatedAdmin),
+		"aliases":            jsonList(lowerAll(r.aliases, r.nonEditableAliases)),
+	}}
+	if r.hasName {
+		n.Name = r.fullName
+	}
+	if n.Name == "" {
+		n.Name = email
+	}
+	if r.lastLogin != "" {
+		n.Attrs["last_login"] = r.lastLogin
+	}
+	if r.created != "" {
+		n.Attrs["created"] = r.created
+	}
+	if err := m.sink.AddNode(m.source, n); err != nil {
+		return err
+	}
+	if m.listed != nil {
+		noteEmail(m.listed, r.id, email)
+	} else {
+		m.users[r.id] = struct{}{}
+	}
+	if d := domainOf(email); d != "" {
+		m.domains[d] = struct{}{}
+	}
+	m.counts.Users++
 	return nil
 }
 
@@ -165,25 +220,46 @@ func (m *mapper) groupsPage(p *admin.Groups) ([]group, error) {
 		if g == nil || g.Id == "" {
 			return nil, fmt.Errorf("groups[%d]: field \"id\" is missing", i)
 		}
-		email := strings.ToLower(g.Email)
-		n := graph.Node{ID: groupID(g.Id), Kind: graph.NodeGroup, Name: g.Name, Email: email, Attrs: map[string]string{
-			"aliases":              jsonList(lowerAll(g.Aliases, g.NonEditableAliases)),
-			"direct_members_count": strconv.FormatInt(g.DirectMembersCount, 10),
-		}}
-		if n.Name == "" {
-			n.Name = email
-		}
-		if err := m.sink.AddNode(m.source, n); err != nil {
+		r := groupRec{id: g.Id, email: g.Email, name: g.Name, aliases: g.Aliases,
+			nonEditableAliases: g.NonEditableAliases, directMembersCount: strconv.FormatInt(g.DirectMembersCount, 10)}
+		gr, err := m.group(&r)
+		if err != nil {
 			return nil, err
 		}
-		m.groups[g.Id] = email
-		if d := domainOf(email); d != "" {
-			m.domains[d] = struct{}{}
-		}
-		out = append(out, group{id: g.Id, email: email})
-		m.counts.Groups++
+		out = append(out, gr)
 	}
 	return out, nil
+}
+
+// groupRec is what the mapper takes from a groups.list entry.
+type groupRec struct {
+	id, email, name             string
+	aliases, nonEditableAliases []string
+	directMembersCount          string // decimal, as strconv.FormatInt writes it
+}
+
+// group emits one group; callers hold mu and have checked r.id.
+func (m *mapper) group(r *groupRec) (group, error) {
+	email := strings.ToLower(r.email)
+	n := graph.Node{ID: groupID(r.id), Kind: graph.NodeGroup, Name: r.name, Email: email, Attrs: map[string]string{
+		"aliases":              jsonList(lowerAll(r.aliases, r.nonEditableAliases)),
+		"direct_members_count": r.directMembersCount,
+	}}
+	if n.Name == "" {
+		n.Name = email
+	}
+	if err := m.sink.AddNode(m.source, n); err != nil {
+		return group{}, err
+	}
+	if m.groupEmails != nil {
+		noteEmail(m.groupEmails, r.id, email)
+	}
+	m.groups[r.id] = email
+	if d := domainOf(email); d != "" {
+		m.domains[d] = struct{}{}
+	}
+	m.counts.Groups++
+	return group{id: r.id, email: email}, nil
 }
 
 // group is what the members stage needs to know about a listed group.
@@ -270,7 +346,7 @@ func (m *mapper) roleAssignmentsPage(p *admin.RoleAssignments) error {
 // and the evaluator can match it to the gcp:sa node with that unique_id.
 func (m *mapper) assignee(a *admin.RoleAssignment) (string, error) {
 	id := a.AssignedTo
-	if _, ok := m.users[id]; ok {
+	if m.isUser(id) {
 		return userID(id), nil
 	}
 	if _, ok := m.groups[id]; ok {
@@ -343,37 +419,84 @@ func (m *mapper) membersPage(g string, p *admin.Members) error {
 // The returned node carries only what the member record says; a listed
 // user's or group's own node already has the rest.
 func (m *mapper) member(mem *admin.Member) (graph.Node, bool) {
-	email := strings.ToLower(strings.TrimSpace(mem.Email))
-	id := mem.Id
-	typ := strings.ToUpper(mem.Type)
+	n, _, ok := m.memberNode(mem.Id, mem.Email, mem.Type)
+	return n, ok
+}
+
+// memberNode is member for a member record's id, email and type as
+// captured. When the node is a listed user's or group's and the mapper
+// tracks them, cur holds the email that node has.
+func (m *mapper) memberNode(id, email, typ string) (n graph.Node, cur tracked, ok bool) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	typ = strings.ToUpper(typ)
 	switch {
 	case typ == "CUSTOMER" && id != "":
 		return graph.Node{ID: customerNode(id), Kind: graph.NodeGroup, Name: "all users in customer",
-			Attrs: map[string]string{"type": "customer"}}, true
+			Attrs: map[string]string{"type": "customer"}}, tracked{}, true
 	case typ == "GROUP" && id != "":
 		n := graph.Node{ID: groupID(id), Kind: graph.NodeGroup, Email: email}
 		if _, ok := m.groups[id]; !ok && email != "" && !m.ownDomain(email) {
 			n.Attrs = map[string]string{"external": "true"}
 		}
-		return n, true
+		if e, ok := m.groupEmails[id]; ok {
+			cur = tracked{m.groupEmails, id, e}
+		}
+		return n, cur, true
 	case strings.HasSuffix(email, ".gserviceaccount.com"):
-		return graph.Node{ID: saID(email), Kind: graph.NodeServiceAccount, Name: email, Email: email}, true
+		return graph.Node{ID: saID(email), Kind: graph.NodeServiceAccount, Name: email, Email: email}, tracked{}, true
 	}
-	if _, ok := m.users[id]; ok && id != "" && typ != "EXTERNAL" {
-		return graph.Node{ID: userID(id), Kind: graph.NodeUser, Email: email}, true
+	if id != "" && typ != "EXTERNAL" {
+		if m.listed != nil {
+			if e, ok := m.listed[id]; ok {
+				return graph.Node{ID: userID(id), Kind: graph.NodeUser, Email: email}, tracked{m.listed, id, e}, true
+			}
+		} else if _, ok := m.users[id]; ok {
+			return graph.Node{ID: userID(id), Kind: graph.NodeUser, Email: email}, tracked{}, true
+		}
 	}
 	if email != "" && (typ == "EXTERNAL" || !m.ownDomain(email)) {
 		return graph.Node{ID: externalID(email), Kind: graph.NodeUser, Name: email, Email: email,
-			Attrs: map[string]string{"external": "true"}}, true
+			Attrs: map[string]string{"external": "true"}}, tracked{}, true
 	}
 	if id != "" {
-		return graph.Node{ID: userID(id), Kind: graph.NodeUser, Email: email}, true
+		return graph.Node{ID: userID(id), Kind: graph.NodeUser, Email: email}, tracked{}, true
 	}
 	if email != "" {
 		return graph.Node{ID: externalID(email), Kind: graph.NodeUser, Name: email, Email: email,
-			Attrs: map[string]string{"external": "true"}}, true
+			Attrs: map[string]string{"external": "true"}}, tracked{}, true
 	}
-	return graph.Node{}, false
+	return graph.Node{}, tracked{}, false
+}
+
+// tracked is a listed user's or group's entry in listed or groupEmails:
+// the email its node has (in is nil for other nodes).
+type tracked struct {
+	in    map[string]string
+	id    string
+	email string
+}
+
+// unchanged reports whether adding n, the node of a member record for this
+// listed user or group, would leave the graph as it is: n carries only id,
+// kind and an email that is empty or the one the node has (the node's kind
+// is the same: listed users and groups are only ever added with theirs).
+func (t tracked) unchanged(n graph.Node) bool {
+	return t.in != nil && n.Name == "" && n.Attrs == nil && (n.Email == "" || n.Email == t.email)
+}
+
+// added records n's email as the node's after AddNode merged it.
+func (t tracked) added(n graph.Node) {
+	if t.in != nil {
+		noteEmail(t.in, t.id, n.Email)
+	}
+}
+
+// noteEmail records in emails the email node id has after AddNode merged
+// email into it (an empty email leaves it as it was).
+func noteEmail(emails map[string]string, id, email string) {
+	if _, ok := emails[id]; !ok || email != "" {
+		emails[id] = email
+	}
 }
 
 func (m *mapper) ownDomain(email string) bool {
