@@ -120,19 +120,26 @@ func (o *Org) rgArm(s, k int) string { return o.subArm(s) + "/resourceGroups/" +
 
 var locations = []string{"westeurope", "northeurope", "eastus2", "swedencentral", "uksouth"}
 
-// Resource kinds that assignments may be scoped to.
-var resourceTypes = map[string]struct{ provider, prefix string }{
-	"aks":     {"Microsoft.ContainerService/managedClusters", "aks-"},
-	"storage": {"Microsoft.Storage/storageAccounts", "st"},
-	"vault":   {"Microsoft.KeyVault/vaults", "kv-"},
-	"acr":     {"Microsoft.ContainerRegistry/registries", "acr"},
-	"uami":    {"Microsoft.ManagedIdentity/userAssignedIdentities", "id-"},
+// resourceType is the ARM type and name prefix of a resource kind that
+// assignments may be scoped to.
+func resourceType(kind string) (provider, prefix string) {
+	switch kind {
+	case "aks":
+		return "Microsoft.ContainerService/managedClusters", "aks-"
+	case "storage":
+		return "Microsoft.Storage/storageAccounts", "st"
+	case "vault":
+		return "Microsoft.KeyVault/vaults", "kv-"
+	case "acr":
+		return "Microsoft.ContainerRegistry/registries", "acr"
+	}
+	return "Microsoft.ManagedIdentity/userAssignedIdentities", "id-"
 }
 
 func (o *Org) resourceArm(s, k int, kind string, h uint64) string {
-	t := resourceTypes[kind]
-	name := t.prefix + appNames[h%uint64(len(appNames))] + strconv.Itoa(int(h>>8%4))
-	return o.rgArm(s, k) + "/providers/" + t.provider + "/" + name
+	provider, prefix := resourceType(kind)
+	name := prefix + appNames[h%uint64(len(appNames))] + strconv.Itoa(int(h>>8%4))
+	return o.rgArm(s, k) + "/providers/" + provider + "/" + name
 }
 
 // planRoles lists the role definitions: the built-in ones, an "App
@@ -233,10 +240,16 @@ var poolRoles = []struct {
 
 const abacCondition = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs'))"
 
-// readOnlyRoles are the only ones a whole department gets.
-var readOnlyRoles = map[string]bool{"Reader": true, "Monitoring Reader": true, "Log Analytics Reader": true, "Security Reader": true,
-	"Storage Blob Data Reader": true, "Key Vault Secrets User": true, "AcrPull": true, "Azure Kubernetes Service RBAC Reader": true,
-	"Azure Kubernetes Service Cluster User Role": true}
+// readOnly reports the roles that are the only ones a whole department
+// gets.
+func readOnly(role string) bool {
+	switch role {
+	case "Reader", "Monitoring Reader", "Log Analytics Reader", "Security Reader", "Storage Blob Data Reader",
+		"Key Vault Secrets User", "AcrPull", "Azure Kubernetes Service RBAC Reader", "Azure Kubernetes Service Cluster User Role":
+		return true
+	}
+	return false
+}
 
 // pickGroup picks a group an Azure role would be assigned to: teams,
 // security-enabled small groups, bottom chain groups and, for read-only
@@ -311,7 +324,7 @@ func (o *Org) poolAssignment(i int, eligible bool) rbacAssignment {
 	}
 	switch x := unit(splitmix(h ^ 6)); {
 	case (!eligible && x < 0.5) || (eligible && x < 0.25):
-		a.principal = o.pickGroup(splitmix(h^7), readOnlyRoles[o.armRoles[a.role].Name])
+		a.principal = o.pickGroup(splitmix(h^7), readOnly(o.armRoles[a.role].Name))
 	case x < 0.87 || eligible || o.nTenantSP == 0:
 		u := o.pickUser(splitmix(h ^ 8))
 		if guests := (o.cfg.Users + 42) / 50; guests > 0 && unit(splitmix(h^10)) < 0.04 {

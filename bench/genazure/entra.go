@@ -36,13 +36,36 @@ type userCore struct {
 	inTeam   bool
 }
 
+// itStaff slots are long-tenured IT staff: never replaced (they still
+// change), so the tenant-wide admins picked among them keep their object
+// ids. A replaced tenant-wide admin would move one CanAddMember edge per
+// group at once.
+const itStaff = 64
+
+func (o *Org) userState(i int) (gen, ver int) {
+	share := 1.0 / 3
+	if i < itStaff {
+		share = 0
+	}
+	return o.state(domUser, i, share)
+}
+
 func (o *Org) userGen(i int) int {
-	gen, _ := o.state(domUser, i, 1.0/3)
+	gen, _ := o.userState(i)
 	return gen
 }
 
+// pickStaff maps h to an IT staff slot (not a guest).
+func (o *Org) pickStaff(h uint64) int {
+	u := int(h % uint64(min(itStaff, o.cfg.Users)))
+	if IsGuest(u) && u+1 < o.cfg.Users {
+		u++
+	}
+	return u
+}
+
 func (o *Org) userCore(i int) userCore {
-	gen, ver := o.state(domUser, i, 1.0/3)
+	gen, ver := o.userState(i)
 	c := userCore{gen: gen, ver: ver}
 	h := o.hash(domUser, i, uint64(gen))
 	guest := IsGuest(i)
@@ -782,7 +805,7 @@ func (o *Org) tenantAdmin(t int) (a dirAssignment, gg graphGrant, ok bool) {
 	// assignments: each one is an edge to every group.
 	gen, _ := o.stateAt(domDirRA, 1<<30+t, o.cfg.Churn/10, 1)
 	h := o.hash(domDirRA, 1<<30+t, uint64(gen))
-	a = dirAssignment{principal: o.userRef(o.pickUser(h)), scope: "/"}
+	a = dirAssignment{principal: o.userRef(o.pickStaff(h)), scope: "/"}
 	switch t % 8 {
 	case 0:
 		a.role = roleGA

@@ -25,7 +25,9 @@
 // slot's UPN and mail, so the same person has the same address in both
 // clouds. Slots with i%50 == 7 are guests (UPN
 // `user<i>_partner.example#EXT#@<tenant>.onmicrosoft.com`, mail
-// `user<i>@partner.example`); UPN, Mail and IsGuest compute them.
+// `user<i>@partner.example`); UPN, Mail and IsGuest compute them. Slots
+// 0-63 (IT staff, holders of the tenant-wide admin roles) are never
+// replaced.
 package genazure
 
 import (
@@ -195,7 +197,6 @@ type Org struct {
 	armRoles            []roleDef
 	roleByName          map[string]int
 	subRoleBase, mgRole int
-	day                 time.Time
 }
 
 // layer is one partition of the users into small groups: group q holds
@@ -218,7 +219,6 @@ func NewOrg(c Config) (*Org, error) {
 	if o.tenant == "" {
 		o.tenant = string(o.appendGUID(nil, domTenant, 0, 0))
 	}
-	o.day = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC).AddDate(0, 0, c.Round)
 	o.planGroups()
 	o.planLayers()
 	o.spBase = 1 + len(firstPartyApps)
@@ -450,15 +450,6 @@ func (p perm) at(x uint64) uint64 {
 			return x
 		}
 	}
-}
-
-// capped reports whether an entity of a kind that should stay rare in
-// absolute terms is dropped: of about expected such entities keep ~limit.
-func capped(h uint64, expected, limit int) bool {
-	if expected <= limit {
-		return false
-	}
-	return unit(h)*float64(expected) >= float64(limit)
 }
 
 var epoch = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
