@@ -66,7 +66,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestWhoCanDeployJSONShape(t *testing.T) {
 	db := collected(t)
-	code, stdout, stderr := run(t, "--db", db, "-o", "json", "who-can", "deploy", "--include-conditional")
+	code, stdout, stderr := run(t, "--db", db, "-o", "json", "who-can", "deploy", "--include-conditional", "--paths")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -77,6 +77,8 @@ func TestWhoCanDeployJSONShape(t *testing.T) {
 			ID, Kind, Name, Via string
 			Conditional         *bool
 			Scopes              []string
+			Hops                int
+			Through             string
 			Path                []struct {
 				From, Edge, To string
 				Evidence       []map[string]string
@@ -90,13 +92,33 @@ func TestWhoCanDeployJSONShape(t *testing.T) {
 		t.Fatalf("unexpected result: %+v", res)
 	}
 	for _, p := range res.Principals {
-		if p.ID == "" || p.Kind == "" || (p.Via != "direct" && p.Via != "escalation") || p.Conditional == nil || len(p.Scopes) == 0 || len(p.Path) == 0 {
+		if p.ID == "" || p.Kind == "" || (p.Via != "direct" && p.Via != "escalation") || p.Conditional == nil || len(p.Scopes) == 0 || len(p.Path) == 0 || p.Hops != len(p.Path) {
 			t.Errorf("principal missing fields: %+v", p)
+		}
+		if (p.Through == "") != (p.Path[len(p.Path)-1].From == p.ID) {
+			t.Errorf("%s: through %q, but the capability hop starts at %s", p.Name, p.Through, p.Path[len(p.Path)-1].From)
 		}
 		for _, h := range p.Path {
 			if h.From == "" || h.Edge == "" || h.To == "" || len(h.Evidence) == 0 {
 				t.Errorf("%s: hop missing fields: %+v", p.Name, h)
 			}
+		}
+	}
+	// Without --paths the same rows come without paths: hops and the
+	// holder of the grant only.
+	_, lean, _ := run(t, "--db", db, "-o", "json", "who-can", "deploy", "--include-conditional")
+	var short struct {
+		Principals []map[string]any `json:"principals"`
+	}
+	if err := json.Unmarshal([]byte(lean), &short); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(short.Principals) != len(res.Principals) {
+		t.Fatalf("%d principals without --paths, %d with", len(short.Principals), len(res.Principals))
+	}
+	for i, p := range short.Principals {
+		if _, ok := p["path"]; ok || p["hops"] != float64(res.Principals[i].Hops) || p["id"] != res.Principals[i].ID {
+			t.Errorf("row %d without --paths: %v", i, p)
 		}
 	}
 }

@@ -103,7 +103,7 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	for _, cloud := range []string{"aws", "azure", "gcp"} {
-		res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: cloud, IncludeConditional: true})
+		res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: cloud, IncludeConditional: true, Paths: true})
 		if err != nil {
 			return err
 		}

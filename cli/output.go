@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -110,16 +111,30 @@ func renderWhoCan(g *globalOptions, res *queries.WhoCanResult) error {
 	if g.Output == "json" {
 		return writeJSON(g.stdout, res)
 	}
-	t := &table{header: []string{"PRINCIPAL", "KIND", "VIA", "CONDITIONAL", "SCOPES", "PATH"}}
+	// Paths only when asked for (--paths): the columns stay the same for
+	// scripts, the cell is empty.
+	withPaths := len(res.Principals) > 0 && res.Principals[0].Path != nil
+	t := &table{header: []string{"PRINCIPAL", "KIND", "VIA", "CONDITIONAL", "SCOPES", "HOPS", "THROUGH"}}
+	if withPaths {
+		t.header = append(t.header, "PATH")
+	}
 	if g.Output == "csv" {
-		t.header = []string{"principal", "id", "kind", "via", "conditional", "scopes", "path", "incomplete"}
+		t.header = []string{"principal", "id", "kind", "via", "conditional", "scopes", "hops", "through", "through_id", "path", "incomplete"}
 	}
 	for _, p := range res.Principals {
 		if g.Output == "csv" {
-			t.add(p.Name, p.ID, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, " "), pathText(p.Path), p.Incomplete)
+			t.add(p.Name, p.ID, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, " "), strconv.Itoa(p.Hops), p.ThroughName, p.Through, pathText(p.Path), p.Incomplete)
 			continue
 		}
-		t.add(p.Name, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, ","), pathText(p.Path))
+		through := p.ThroughName
+		if through == "" {
+			through = "(itself)"
+		}
+		cells := []string{p.Name, p.Kind, p.Via, yesNo(p.Conditional), strings.Join(p.Scopes, ","), strconv.Itoa(p.Hops), through}
+		if withPaths {
+			cells = append(cells, pathText(p.Path))
+		}
+		t.add(cells...)
 	}
 	if err := t.render(g.stdout, g.Output); err != nil {
 		return err
@@ -132,6 +147,9 @@ func renderWhoCan(g *globalOptions, res *queries.WhoCanResult) error {
 		fmt.Fprintf(g.stdout, " (snapshots: %s)\n", strings.Join(res.Snapshots, ", "))
 		if res.HiddenConditional > 0 {
 			fmt.Fprintf(g.stdout, "%d more only under a request-time condition: add --include-conditional to list them\n", res.HiddenConditional)
+		}
+		if !withPaths && len(res.Principals) > 0 {
+			fmt.Fprintln(g.stdout, "hop-by-hop paths with evidence: add --paths, or run `permgraph path NAME deploy` for one principal")
 		}
 		for _, p := range res.Principals {
 			if p.Incomplete != "" {

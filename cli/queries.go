@@ -20,14 +20,19 @@ type whoCanOptions struct {
 	Resource           string
 	IncludeConditional bool
 	DirectOnly         bool
+	Paths              bool
 }
 
 func newWhoCanCommand(g *globalOptions) *cobra.Command {
 	var o whoCanOptions
 	cmd := &cobra.Command{
 		Use:   "who-can deploy|PERMISSION",
-		Short: "List every principal that can deploy containers (or perform PERMISSION), with the path and evidence",
+		Short: "List every principal that can deploy containers (or perform PERMISSION), and through which role or group",
+		Long: `List every principal that can deploy containers (or perform PERMISSION): how (direct or through
+privilege escalation), the scopes reached, the path's length and the node holding the grant. --paths adds
+every hop with its evidence; ` + "`permgraph path NAME deploy`" + ` explains one principal.`,
 		Example: `  permgraph who-can deploy
+  permgraph who-can deploy --paths
   permgraph who-can deploy --cloud aws --include-conditional -o json
   permgraph who-can ecs:RunTask --resource arn:aws:ecs:us-east-1:111122223333:task-definition/app:3`,
 		Args: exactArgs(1, "deploy or a permission"),
@@ -42,6 +47,7 @@ func newWhoCanCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Resource, "resource", "", "resource ARN for a PERMISSION question (default: any resource)")
 	f.BoolVar(&o.IncludeConditional, "include-conditional", false, "also list principals that qualify only under a request-time condition")
 	f.BoolVar(&o.DirectOnly, "direct-only", false, "hide answers that need a privilege-escalation edge")
+	f.BoolVar(&o.Paths, "paths", false, "show every principal's path hop by hop with evidence (slow for very large answers)")
 	return cmd
 }
 
@@ -89,7 +95,7 @@ func runWhoCan(ctx context.Context, g *globalOptions, what string, o whoCanOptio
 	if err != nil {
 		return err
 	}
-	qo := queries.WhoCanOptions{Cloud: lower(o.Cloud), Scope: o.Scope, IncludeConditional: o.IncludeConditional, DirectOnly: o.DirectOnly}
+	qo := queries.WhoCanOptions{Cloud: lower(o.Cloud), Scope: o.Scope, IncludeConditional: o.IncludeConditional, DirectOnly: o.DirectOnly, Paths: o.Paths}
 	var res *queries.WhoCanResult
 	if strings.EqualFold(what, "deploy") {
 		if o.Resource != "" {

@@ -231,6 +231,7 @@ func TestServeStore(t *testing.T) {
 		want string
 	}{
 		{"/api/who-can", 200, `"capability": "deploy-container"`},
+		{"/api/who-can?paths=1", 200, `"evidence"`},
 		{"/api/path?from=bob&to=deploy", 200, `"edge": "CanAssume"`},
 		{"/api/what-can?principal=alice@corp.example", 400, "ambiguous"},
 		{"/api/what-can?principal=gina", 200, `"capabilities"`},

@@ -79,7 +79,7 @@ func TestGoldenWhoCanDeploy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := viewOf(t, tt.files...)
-			res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+			res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true, Paths: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestGoldenWhoCanDeploy(t *testing.T) {
 // exercise (testdata/sample-org/README.md), independently of golden files.
 func TestSampleOrgAnswers(t *testing.T) {
 	v := viewOf(t, "../testdata/sample-org/aws-111122223333.json")
-	strict, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{})
+	strict, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestSampleOrgAnswers(t *testing.T) {
 	if strict.HiddenConditional != 1 {
 		t.Errorf("hidden conditional = %d, want 1 (dave)", strict.HiddenConditional)
 	}
-	loose, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+	loose, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true, Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestSampleOrgAnswers(t *testing.T) {
 		t.Error("dave should deploy conditionally, with the condition shown")
 	}
 	// who-can for an arbitrary action at query time: carol's explicit deny.
-	rt, err := queries.WhoCanAction(v, "ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:task-definition/app:1", queries.WhoCanOptions{})
+	rt, err := queries.WhoCanAction(v, "ecs:RunTask", "arn:aws:ecs:us-east-1:111122223333:task-definition/app:1", queries.WhoCanOptions{Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestSampleOrgAnswers(t *testing.T) {
 
 func TestSampleOrgAcrossAccounts(t *testing.T) {
 	v := viewOf(t, "../testdata/sample-org/aws-org.json", "../testdata/sample-org/aws-111122223333.json", "../testdata/sample-org/aws-444455556666.json")
-	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true})
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{IncludeConditional: true, Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package queries
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"permgraph/graph"
@@ -109,82 +109,40 @@ func WhoCanAction(v *graph.View, action, resource string, o WhoCanOptions) (*Who
 		}
 		seeds[id] = seed{hop: h, conditional: r.Conditional, incomplete: strings.Join(pp.Incomplete, "; ")}
 	}
-	// Multi-source reverse BFS from the directly allowed principals; strict
-	// (unconditional seeds and edges) first, then loose.
-	bfs := func(loose bool) map[graph.NodeID]graph.EdgeID {
-		next := map[graph.NodeID]graph.EdgeID{}
-		var queue []graph.NodeID
-		for id, s := range seeds {
-			if s.conditional && !loose {
-				continue
-			}
-			next[id] = ^graph.EdgeID(0)
-			queue = append(queue, id)
+	// Multi-source reverse BFS from the directly allowed principals;
+	// strict (unconditional seeds and edges) first, then loose.
+	var strictSeeds, looseSeeds []graph.NodeID
+	for id, s := range seeds {
+		looseSeeds = append(looseSeeds, id)
+		if !s.conditional {
+			strictSeeds = append(strictSeeds, id)
 		}
-		sort.Slice(queue, func(i, j int) bool { return queue[i] < queue[j] })
-		for len(queue) > 0 {
-			cur := queue[0]
-			queue = queue[1:]
-			for _, e := range v.In(cur) {
-				from, _, kind, cond := v.EdgeEnds(e)
-				if !kind.Traversable() || (o.DirectOnly && kind.IsEscalation()) || (cond && !loose) || foldedMembership(v, kind, cur) {
-					continue
-				}
-				if _, seen := next[from]; seen {
-					continue
-				}
-				next[from] = e
-				queue = append(queue, from)
-			}
-		}
-		return next
 	}
-	strict, loose := bfs(false), bfs(true)
-	hidden := 0
-	for n := range loose {
+	slices.Sort(strictSeeds)
+	slices.Sort(looseSeeds)
+	strict, loose := newBFSTree(v.NumNodes()), newBFSTree(v.NumNodes())
+	strict.search(v, strictSeeds, o.DirectOnly, false)
+	loose.search(v, looseSeeds, o.DirectOnly, true)
+	rs := newAnswerRows(v.NumNodes())
+	for _, n := range loose.reached {
 		kind := v.NodeKind(n)
 		if !kind.IsPrincipal() || kind == graph.NodeService {
 			continue
 		}
-		next, conditional := strict, false
-		if _, ok := strict[n]; !ok {
-			next, conditional = loose, true
-			if !o.IncludeConditional {
-				hidden++
-				continue
-			}
+		r := rs.add(v, n, strict, loose, o.IncludeConditional)
+		if r == nil {
+			continue
 		}
-		node := v.Node(n)
-		p := Principal{ID: node.ID, Kind: node.Kind.String(), Name: displayName(node), Via: "direct", Conditional: conditional, Scopes: []string{}}
-		cur := n
-		for steps := 0; steps <= len(next); steps++ {
-			e := next[cur]
-			if e == ^graph.EdgeID(0) {
-				break
-			}
-			h := hopOf(v, e)
-			if k, _ := graph.ParseEdgeKind(h.Edge); k.IsEscalation() {
-				p.Via = "escalation"
-			}
-			p.Path = append(p.Path, h)
-			_, cur, _, _ = v.EdgeEnds(e)
+		seed := r.seed
+		s := seeds[seed]
+		r.tail, r.incomplete = &s.hop, s.incomplete
+		r.scopes = []string{}
+		if acct := accountOfARN(v.Node(seed).Attrs["arn"]); acct != "" {
+			r.scopes = append(r.scopes, acct)
 		}
-		s := seeds[cur]
-		p.Path = append(p.Path, s.hop)
-		p.Incomplete = s.incomplete
-		if acct := accountOfARN(v.Node(cur).Attrs["arn"]); acct != "" {
-			p.Scopes = append(p.Scopes, acct)
-		}
-		res.Principals = append(res.Principals, p)
 	}
-	res.HiddenConditional = hidden
-	sort.Slice(res.Principals, func(i, j int) bool {
-		a, b := res.Principals[i], res.Principals[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.ID < b.ID
-	})
+	res.HiddenConditional = rs.hidden
+	res.finish(v, rs.rows, rs.slab, o.Paths)
 	return res, nil
 }
 

@@ -39,7 +39,16 @@ type Principal struct {
 	Via         string   `json:"via"` // "direct" or "escalation"
 	Conditional bool     `json:"conditional"`
 	Scopes      []string `json:"scopes"`
-	Path        []Hop    `json:"path"`
+	// Hops is the length of the path behind the answer.
+	Hops int `json:"hops"`
+	// Through is the node holding the capability (the role, group or
+	// service account whose grant the path ends in); empty when the
+	// principal holds it itself.
+	Through     string `json:"through,omitempty"`
+	ThroughName string `json:"through_name,omitempty"`
+	// Path is the path hop by hop with evidence, when the query asked for
+	// paths (WhoCanOptions.Paths); else WhoCanResult.Explain builds it.
+	Path []Hop `json:"path,omitempty"`
 	// Incomplete says why the answer for this principal may be partial.
 	Incomplete string `json:"incomplete,omitempty"`
 }
@@ -56,6 +65,8 @@ type WhoCanResult struct {
 	HiddenConditional int `json:"hidden_conditional,omitempty"`
 	// Warnings are gaps in the underlying snapshots.
 	Warnings []string `json:"warnings,omitempty"`
+
+	paths *pathIndex // for Explain
 }
 
 // Resolve finds a node by id, ARN, email, UPN or display name.
@@ -147,5 +158,5 @@ func (c *hopCache) hop(e graph.EdgeID) Hop {
 // joining it grants (for CanAddMember). So searches do not walk from an AWS
 // group to its members, and a forward walk stops at the group.
 func foldedMembership(v *graph.View, kind graph.EdgeKind, group graph.NodeID) bool {
-	return kind == graph.EdgeMemberOf && strings.HasPrefix(v.NodeIDString(group), "aws:")
+	return kind == graph.EdgeMemberOf && v.NodeIDHasPrefix(group, "aws:")
 }

@@ -75,12 +75,28 @@ type row struct {
 	Path      string
 }
 
-func rows(res *WhoCanResult) []row {
+// rows summarises an answer built without paths, explaining each row on
+// demand, and checks each row's summary (hops, holder) against its path.
+func rows(t *testing.T, res *WhoCanResult) []row {
+	t.Helper()
 	var out []row
-	for _, p := range res.Principals {
+	for i, p := range res.Principals {
+		if p.Path != nil {
+			t.Errorf("%s: path filled without WhoCanOptions.Paths", p.Name)
+		}
+		path := res.Explain(i)
+		if p.Hops != len(path) {
+			t.Errorf("%s: hops = %d, path has %d", p.Name, p.Hops, len(path))
+		}
+		if holder := path[len(path)-1].From; (holder == p.ID) != (p.Through == "") || (p.Through != "" && p.Through != holder) {
+			t.Errorf("%s: through = %q, last hop from %q", p.Name, p.Through, holder)
+		}
 		var hops []string
-		for _, h := range p.Path {
+		for _, h := range path {
 			hops = append(hops, h.Edge+">"+h.To)
+			if len(h.Evidence) == 0 {
+				t.Errorf("%s: hop %s has no evidence", p.Name, h.Edge)
+			}
 		}
 		out = append(out, row{p.Name, p.Via, p.Conditional, strings.Join(p.Scopes, ","), strings.Join(hops, " ")})
 	}
@@ -125,8 +141,19 @@ func TestWhoCanDeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, rows(res)); diff != "" {
+			if diff := cmp.Diff(tt.want, rows(t, res)); diff != "" {
 				t.Errorf("principals (-want +got):\n%s", diff)
+			}
+			// Asking for paths up front gives the same rows, paths filled.
+			tt.opts.Paths = true
+			full, err := WhoCanDeploy(v, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range full.Principals {
+				if diff := cmp.Diff(res.Explain(i), p.Path); diff != "" || p.Hops != res.Principals[i].Hops {
+					t.Errorf("%s: path with Paths differs from Explain (-explain +paths):\n%s", p.Name, diff)
+				}
 			}
 			if res.HiddenConditional != tt.wantHidden {
 				t.Errorf("hidden conditional = %d, want %d", res.HiddenConditional, tt.wantHidden)

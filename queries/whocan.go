@@ -1,7 +1,7 @@
 package queries
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"permgraph/graph"
@@ -18,6 +18,12 @@ type WhoCanOptions struct {
 	IncludeConditional bool
 	// DirectOnly hides answers that need a privilege-escalation edge.
 	DirectOnly bool
+	// Paths fills Principal.Path, hop by hop with evidence, for every answerRow.
+	// Without it rows carry the path's length and the node holding the
+	// capability, and WhoCanResult.Explain builds one answerRow's path on demand:
+	// at 378k principals building every path took 16 s instead of well
+	// under one (docs/performance.md, session 4).
+	Paths bool
 }
 
 // DeployCapability is the capability name of "deploy a container".
@@ -49,75 +55,330 @@ func WhoCanDeploy(v *graph.View, o WhoCanOptions) (*WhoCanResult, error) {
 	return res, nil
 }
 
+// noEdge marks a node the search has not reached; seedEdge a node it
+// started from.
+const (
+	noEdge   = ^graph.EdgeID(0)
+	seedEdge = noEdge - 1
+)
+
+// bfsTree is one reverse breadth-first search: for every node that reaches
+// a seed, the edge to take next on a shortest path towards it. Arrays
+// indexed by node id, reused between targets: at 630k nodes maps made the
+// search and the path walks several times slower.
+type bfsTree struct {
+	next    []graph.EdgeID
+	reached []graph.NodeID // in BFS order, seeds first
+	// skipped is set when the search left out a conditional edge: only
+	// then can a search that includes them reach more.
+	skipped bool
+}
+
+func newBFSTree(n int) *bfsTree {
+	t := &bfsTree{next: make([]graph.EdgeID, n)}
+	for i := range t.next {
+		t.next[i] = noEdge
+	}
+	return t
+}
+
+func (t *bfsTree) has(n graph.NodeID) bool { return t.next[n] != noEdge }
+
+// search fills t from seeds, forgetting the last search in time
+// proportional to what it reached.
+func (t *bfsTree) search(v *graph.View, seeds []graph.NodeID, directOnly, includeConditional bool) {
+	for _, n := range t.reached {
+		t.next[n] = noEdge
+	}
+	t.reached = t.reached[:0]
+	t.skipped = false
+	for _, n := range seeds {
+		if t.next[n] == noEdge {
+			t.next[n] = seedEdge
+			t.reached = append(t.reached, n)
+		}
+	}
+	for i := 0; i < len(t.reached); i++ {
+		cur := t.reached[i]
+		for _, e := range v.In(cur) {
+			from, _, kind, cond := v.EdgeEnds(e)
+			if t.next[from] != noEdge || !kind.Traversable() || (directOnly && kind.IsEscalation()) || foldedMembership(v, kind, cur) {
+				continue
+			}
+			if cond && !includeConditional {
+				t.skipped = true
+				continue
+			}
+			t.next[from] = e
+			t.reached = append(t.reached, from)
+		}
+	}
+}
+
+// walk appends n's path (edge ids, towards the seed) to slab and fills
+// r's summary of it while the edges are in cache.
+func (t *bfsTree) walk(v *graph.View, n graph.NodeID, slab []graph.EdgeID, r *answerRow) []graph.EdgeID {
+	r.off, r.n, r.escalation, r.holder, r.last = int32(len(slab)), 0, false, n, noEdge
+	for cur := n; t.next[cur] < seedEdge && int(r.n) <= len(t.reached); r.n++ {
+		e := t.next[cur]
+		slab = append(slab, e)
+		from, to, k, _ := v.EdgeEnds(e)
+		r.escalation = r.escalation || k.IsEscalation()
+		r.holder, r.last, cur = from, e, to
+		if t.next[to] >= seedEdge {
+			r.seed = to
+		}
+	}
+	if r.n == 0 {
+		r.seed = n
+	}
+	return slab
+}
+
+// answerRow is a principal's answer while the search runs; paths are kept as edge
+// ids in one shared slab.
+type answerRow struct {
+	node        graph.NodeID
+	off, n      int32 // the path's edges: slab[off : off+n]
+	conditional bool
+	escalation  bool         // an escalation edge on the path
+	holder      graph.NodeID // the last edge's tail: holds the capability
+	last        graph.EdgeID // the last edge (noEdge: none)
+	seed        graph.NodeID // where the path ends
+	scopes      []string
+	// tail, for WhoCanAction, is the evaluated permission: a hop after the
+	// edges, with the seed's incompleteness.
+	tail       *Hop
+	incomplete string
+}
+
+// answerRows merges answers per principal across searches.
+type answerRows struct {
+	rows   []answerRow
+	slab   []graph.EdgeID
+	rowOf  []int32 // index in rows plus one; -1: reached only under a condition and left out
+	hidden int
+}
+
+func newAnswerRows(nodes int) *answerRows { return &answerRows{rowOf: make([]int32, nodes)} }
+
+// add records that n reaches the capability (in strict if unconditionally,
+// else only in loose) and returns its answerRow, or nil when it is left out.
+func (rs *answerRows) add(v *graph.View, n graph.NodeID, strict, loose *bfsTree, includeConditional bool) *answerRow {
+	inStrict := strict.has(n)
+	if !inStrict && !includeConditional {
+		if rs.rowOf[n] == 0 {
+			rs.rowOf[n] = -1
+			rs.hidden++
+		}
+		return nil
+	}
+	t := loose
+	if inStrict {
+		t = strict
+	}
+	if rs.rowOf[n] <= 0 {
+		if rs.rowOf[n] < 0 {
+			rs.hidden--
+		}
+		rs.rows = append(rs.rows, answerRow{node: n, conditional: !inStrict})
+		r := &rs.rows[len(rs.rows)-1]
+		rs.slab = t.walk(v, n, rs.slab, r)
+		rs.rowOf[n] = int32(len(rs.rows))
+		return r
+	}
+	r := &rs.rows[rs.rowOf[n]-1]
+	if r.conditional && inStrict {
+		// An unconditional path beats a conditional one.
+		rs.slab = t.walk(v, n, rs.slab, r)
+		r.conditional = false
+		r.tail = nil
+	}
+	return r
+}
+
 // reach runs one reverse BFS per target (a capability per scope) and merges
 // the answers per principal: first path found, all scopes reached.
 func reach(v *graph.View, targets []graph.NodeID, o WhoCanOptions) *WhoCanResult {
 	res := &WhoCanResult{At: v.At(), Principals: []Principal{}}
 	res.Snapshots, res.Warnings = snapshotInfo(v)
-	byNode := map[graph.NodeID]*Principal{}
-	hidden := map[graph.NodeID]bool{}
-	hc := newHopCache(v)
-	for _, t := range targets {
-		scope := v.Node(t).Attrs["scope"]
+	strict, looseTree := newBFSTree(v.NumNodes()), newBFSTree(v.NumNodes())
+	rs := newAnswerRows(v.NumNodes())
+	for _, target := range targets {
+		scope := v.Node(target).Attrs["scope"]
 		if scope == "" {
-			scope = v.NodeIDString(t)
+			scope = v.NodeIDString(target)
 		}
-		strict := reverseBFS(v, t, o.DirectOnly, false)
-		loose := reverseBFS(v, t, o.DirectOnly, true)
-		for n := range loose {
-			if n == t {
-				continue
-			}
+		seeds := []graph.NodeID{target}
+		strict.search(v, seeds, o.DirectOnly, false)
+		loose := strict // the same search unless a conditional edge was left out
+		if strict.skipped {
+			loose = looseTree
+			loose.search(v, seeds, o.DirectOnly, true)
+		}
+		if rs.rows == nil {
+			// Most answers come from the first search: size for it.
+			rs.rows = make([]answerRow, 0, len(loose.reached))
+			rs.slab = make([]graph.EdgeID, 0, 4*len(loose.reached))
+		}
+		for _, n := range loose.reached[1:] {
 			kind := v.NodeKind(n)
 			if !kind.IsPrincipal() || kind == graph.NodeService {
 				continue
 			}
-			conditional := false
-			nextMap := loose
-			if _, ok := strict[n]; ok {
-				nextMap = strict
+			t := loose
+			if strict.has(n) {
+				t = strict
 			}
 			// A person's account in another directory (SameIdentity) is
 			// not a separate answer: its twin, on the path, is listed.
-			if _, _, k, _ := v.EdgeEnds(nextMap[n]); k == graph.EdgeSameIdentity {
+			if _, _, k, _ := v.EdgeEnds(t.next[n]); k == graph.EdgeSameIdentity {
 				continue
 			}
-			if _, ok := strict[n]; !ok {
-				conditional = true
-				if !o.IncludeConditional {
-					if byNode[n] == nil {
-						hidden[n] = true
-					}
-					continue
-				}
+			if r := rs.add(v, n, strict, loose, o.IncludeConditional); r != nil {
+				r.scopes = appendScope(r.scopes, scope)
 			}
-			p := byNode[n]
-			if p == nil {
-				delete(hidden, n)
-				p = newPrincipal(hc, n, nextMap, t, conditional)
-				byNode[n] = p
-			} else if p.Conditional && !conditional {
-				// An unconditional path beats a conditional one.
-				q := newPrincipal(hc, n, nextMap, t, false)
-				q.Scopes = p.Scopes
-				*p = *q
-			}
-			p.Scopes = appendScope(p.Scopes, scope)
 		}
 	}
-	res.HiddenConditional = len(hidden)
-	for _, p := range byNode {
-		sort.Strings(p.Scopes)
-		res.Principals = append(res.Principals, *p)
-	}
-	sort.Slice(res.Principals, func(i, j int) bool {
-		a, b := res.Principals[i], res.Principals[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.ID < b.ID
-	})
+	res.HiddenConditional = rs.hidden
+	res.finish(v, rs.rows, rs.slab, o.Paths)
 	return res
+}
+
+// finish turns rows into Principals sorted by name then id: kind, how
+// (direct or escalation), path length and the node holding the capability.
+func (res *WhoCanResult) finish(v *graph.View, rows []answerRow, slab []graph.EdgeID, paths bool) {
+	// Holders are few (roles, groups) and shared by many rows.
+	holders := map[graph.NodeID][2]string{}
+	holderOf := func(n graph.NodeID) (id, name string) {
+		if h, ok := holders[n]; ok {
+			return h[0], h[1]
+		}
+		id, name = v.NodeIDString(n), v.NodeName(n)
+		if name == "" {
+			name = id
+		}
+		holders[n] = [2]string{id, name}
+		return id, name
+	}
+	// Ids and names go into one buffer (two allocations per row
+	// otherwise), then small keys are sorted, not whole rows: at 378k rows
+	// both were a large share of the query.
+	var buf []byte
+	for i := range min(len(rows), 64) { // size the buffer from a sample
+		buf = v.AppendNodeName(v.AppendNodeID(buf, rows[i].node), rows[i].node)
+	}
+	if len(rows) > 64 {
+		buf = make([]byte, 0, len(buf)*len(rows)/64*9/8)
+	}
+	buf = buf[:0]
+	ends := make([]int32, 0, 2*len(rows))
+	for i := range rows {
+		buf = v.AppendNodeID(buf, rows[i].node)
+		ends = append(ends, int32(len(buf)))
+		buf = v.AppendNodeName(buf, rows[i].node)
+		ends = append(ends, int32(len(buf)))
+	}
+	text := string(buf)
+	buf = nil
+	type sortKey struct {
+		name, id string
+		i        int32
+	}
+	keys := make([]sortKey, len(rows))
+	start := int32(0)
+	for i := range rows {
+		idEnd, nameEnd := ends[2*i], ends[2*i+1]
+		id, name := text[start:idEnd], text[idEnd:nameEnd]
+		if name == "" {
+			name = id
+		}
+		keys[i] = sortKey{name, id, int32(i)}
+		start = nameEnd
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	incomplete := map[graph.EdgeID]string{}
+	order := make([]int32, len(rows))
+	res.Principals = make([]Principal, len(rows))
+	for i, k := range keys {
+		order[i] = k.i
+		r := &rows[k.i]
+		p := &res.Principals[i]
+		*p = Principal{ID: k.id, Kind: v.NodeKind(r.node).String(), Name: k.name, Via: "direct",
+			Conditional: r.conditional, Scopes: r.scopes, Hops: int(r.n), Incomplete: r.incomplete}
+		if p.Scopes == nil {
+			p.Scopes = []string{}
+		}
+		if r.escalation {
+			p.Via = "escalation"
+		}
+		// The holder of the capability: the last edge's tail, or for an
+		// evaluated permission the principal whose policy allows it.
+		holder := r.holder
+		if r.tail != nil {
+			p.Hops++
+			holder = r.seed
+		} else if r.last != noEdge {
+			// The capability edge carries "incomplete" when the
+			// principal's policy data had gaps.
+			inc, ok := incomplete[r.last]
+			if !ok {
+				inc = v.EdgeAttr(r.last, "incomplete")
+				incomplete[r.last] = inc
+			}
+			p.Incomplete = inc
+		}
+		if holder != r.node {
+			p.Through, p.ThroughName = holderOf(holder)
+		}
+	}
+	res.paths = &pathIndex{v: v, rows: rows, order: order, slab: slab}
+	if paths {
+		for i := range res.Principals {
+			res.Principals[i].Path = res.Explain(i)
+		}
+	}
+}
+
+// pathIndex keeps every answerRow's path as edge ids so Explain can build one
+// path with its evidence on demand.
+type pathIndex struct {
+	v     *graph.View
+	rows  []answerRow
+	order []int32 // rows[order[i]] is Principals[i]
+	slab  []graph.EdgeID
+	hc    *hopCache
+}
+
+// Explain returns the path behind answerRow i of Principals, hop by hop with the
+// evidence of each hop: Path itself when the query filled it, else built
+// now. It returns nil for a result decoded from JSON without paths. Not
+// safe for concurrent use.
+func (res *WhoCanResult) Explain(i int) []Hop {
+	if i < 0 || i >= len(res.Principals) {
+		return nil
+	}
+	if p := res.Principals[i].Path; p != nil || res.paths == nil {
+		return p
+	}
+	x := res.paths
+	if x.hc == nil {
+		x.hc = newHopCache(x.v)
+	}
+	r := x.rows[x.order[i]]
+	hops := make([]Hop, 0, int(r.n)+1)
+	for _, e := range x.slab[r.off : r.off+r.n] {
+		hops = append(hops, x.hc.hop(e))
+	}
+	if r.tail != nil {
+		hops = append(hops, *r.tail)
+	}
+	return hops
 }
 
 func appendScope(list []string, s string) []string {
@@ -127,70 +388,6 @@ func appendScope(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
-}
-
-// reverseBFS walks edges backwards from target and returns, for every node
-// that reaches it, the edge to take next on a shortest path towards it.
-func reverseBFS(v *graph.View, target graph.NodeID, directOnly, includeConditional bool) map[graph.NodeID]graph.EdgeID {
-	next := map[graph.NodeID]graph.EdgeID{target: ^graph.EdgeID(0)}
-	queue := []graph.NodeID{target}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, e := range v.In(cur) {
-			from, _, kind, cond := v.EdgeEnds(e)
-			if !kind.Traversable() || (directOnly && kind.IsEscalation()) || (cond && !includeConditional) || foldedMembership(v, kind, cur) {
-				continue
-			}
-			if _, seen := next[from]; seen {
-				continue
-			}
-			next[from] = e
-			queue = append(queue, from)
-		}
-	}
-	return next
-}
-
-// newPrincipal builds the answer row for n by following next-edges to target.
-func newPrincipal(hc *hopCache, n graph.NodeID, next map[graph.NodeID]graph.EdgeID, target graph.NodeID, conditional bool) *Principal {
-	v := hc.v
-	kind := v.NodeKind(n)
-	name := hc.name(n)
-	if name == "" {
-		name = v.NodeIDString(n)
-	}
-	p := &Principal{ID: v.NodeIDString(n), Kind: kind.String(), Name: name, Via: "direct", Conditional: conditional}
-	// Size the path first: at 378k principals growing each path by append
-	// was a fifth of who-can's time (docs/performance.md, session 3).
-	hops := 0
-	for cur := n; cur != target && hops <= len(next); hops++ {
-		e, ok := next[cur]
-		if !ok {
-			break
-		}
-		_, cur, _, _ = v.EdgeEnds(e)
-	}
-	p.Path = make([]Hop, 0, hops)
-	for cur, steps := n, 0; cur != target && steps <= len(next); steps++ {
-		e, ok := next[cur]
-		if !ok {
-			break
-		}
-		h := hc.hop(e)
-		p.Path = append(p.Path, h)
-		_, to, k, _ := v.EdgeEnds(e)
-		if k.IsEscalation() {
-			p.Via = "escalation"
-		}
-		// The capability edge carries "incomplete" when the principal's
-		// policy data had gaps.
-		if inc := hc.incomplete[e]; inc != "" && to == target {
-			p.Incomplete = inc
-		}
-		cur = to
-	}
-	return p
 }
 
 func displayName(n graph.Node) string {

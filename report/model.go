@@ -223,7 +223,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: cloud, IncludeConditional: true})
+		res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: cloud, IncludeConditional: true, Paths: true})
 		if err != nil {
 			return nil, fmt.Errorf("report: who can deploy in %s: %w", cloud, err)
 		}

@@ -336,7 +336,7 @@ func (s *server) whoCan(r *http.Request) (any, error) {
 		return nil, err
 	}
 	o := queries.WhoCanOptions{Cloud: strings.ToLower(first(q, "cloud")), Scope: first(q, "scope"),
-		IncludeConditional: flag(q, "include_conditional"), DirectOnly: flag(q, "direct_only")}
+		IncludeConditional: flag(q, "include_conditional"), DirectOnly: flag(q, "direct_only"), Paths: flag(q, "paths")}
 	switch o.Cloud {
 	case "", "aws", "azure", "gcp":
 	default:

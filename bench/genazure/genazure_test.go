@@ -175,7 +175,7 @@ func TestImportMatchesStats(t *testing.T) {
 	// who-can deploy: users reach it, and the bottom group of chain 0
 	// reaches it through the whole chain.
 	v := graph.NewViewFromGraphs(time.Now(), nil, g)
-	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: "azure"})
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Cloud: "azure", Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func TestImportMatchesCounts(t *testing.T) {
 		t.Error("no conditional HasRole edge")
 	}
 	v := view(derived)
-	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{})
+	res, err := queries.WhoCanDeploy(v, queries.WhoCanOptions{Paths: true})
 	if err != nil {
 		t.Fatal(err)
 	}

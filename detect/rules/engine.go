@@ -355,14 +355,14 @@ func (en *Engine) deployPathAt(v *graph.View, n graph.NodeID, ok bool, scope str
 		}
 		vs.deploy = idx
 	}
-	p, found := vs.deploy.byNode[n]
+	p, path, found := vs.deploy.principal(n)
 	if !found {
 		return "none", nil, nil
 	}
 	if scope != "" && len(p.Scopes) > 0 && !scopeCovered(p.Scopes, scope) {
 		return "none", nil, nil
 	}
-	return p.Via, p.Path, nil
+	return p.Via, path, nil
 }
 
 // scopeCovered reports whether one of the capability scopes covers scope:

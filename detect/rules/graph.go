@@ -209,9 +209,13 @@ func (s *StoreGraph) viewAt(ctx context.Context, t time.Time) (*graph.View, erro
 	return v, nil
 }
 
-// deployIndex is who can deploy in one view, computed once per view.
+// deployIndex is who can deploy in one view, computed once per view. Paths
+// are explained only for the principals an alert needs (Explain): building
+// all of them was most of the index's cost.
 type deployIndex struct {
-	byNode map[graph.NodeID]queries.Principal
+	res    *queries.WhoCanResult
+	byNode map[graph.NodeID]int32 // row in res.Principals
+	paths  map[int32][]queries.Hop
 }
 
 func newDeployIndex(v *graph.View) (*deployIndex, error) {
@@ -219,13 +223,27 @@ func newDeployIndex(v *graph.View) (*deployIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := &deployIndex{byNode: map[graph.NodeID]queries.Principal{}}
-	for _, p := range res.Principals {
+	idx := &deployIndex{res: res, byNode: make(map[graph.NodeID]int32, len(res.Principals)), paths: map[int32][]queries.Hop{}}
+	for i, p := range res.Principals {
 		if id, ok := v.Lookup(p.ID); ok {
-			idx.byNode[id] = p
+			idx.byNode[id] = int32(i)
 		}
 	}
 	return idx, nil
+}
+
+// principal returns n's row and its path, explained once per view.
+func (idx *deployIndex) principal(n graph.NodeID) (queries.Principal, []queries.Hop, bool) {
+	i, ok := idx.byNode[n]
+	if !ok {
+		return queries.Principal{}, nil, false
+	}
+	path, ok := idx.paths[i]
+	if !ok {
+		path = idx.res.Explain(int(i))
+		idx.paths[i] = path
+	}
+	return idx.res.Principals[i], path, true
 }
 
 // resolveActor maps an event's actor to a graph node: IAM users by ARN,

@@ -218,7 +218,7 @@ func (b *tenant) whoCan(o queries.WhoCanOptions) *queries.WhoCanResult {
 		b.t.Fatal(err)
 	}
 	v := graph.NewViewFromGraphs(testAt, nil, b.g)
-	o.Cloud = "azure"
+	o.Cloud, o.Paths = "azure", true
 	res, err := queries.WhoCanDeploy(v, o)
 	if err != nil {
 		b.t.Fatal(err)

@@ -25,7 +25,7 @@ var goldenAt = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 func checkWhoCan(t *testing.T, f *fixture, name string, o queries.WhoCanOptions, others ...*graph.SourceGraph) *queries.WhoCanResult {
 	t.Helper()
 	v := graph.NewViewFromGraphs(goldenAt, nil, append([]*graph.SourceGraph{f.g}, others...)...)
-	o.Cloud = "gcp"
+	o.Cloud, o.Paths = "gcp", true
 	res, err := queries.WhoCanDeploy(v, o)
 	if err != nil {
 		t.Fatal(err)

@@ -87,8 +87,7 @@
     api('who-can', params).then(function (res) {
       dep.rows = res.principals.map(function (p) {
         p.scopes = (p.scopes || []).join(', ');
-        p.hops = p.path.length;
-        p.text = p.path.map(function (h) { return nm(h.to_name, h.to); }).join(' ');
+        p.text = p.through_name || '';
         return p;
       });
       $('status').textContent = 'as of ' + res.at + ' \u2014 snapshots: ' + res.snapshots.join(', ');
@@ -111,7 +110,7 @@
     var tbody = $('deployers').querySelector('tbody');
     tbody.textContent = '';
     list.slice(dep.page * dep.size, (dep.page + 1) * dep.size).forEach(function (p) {
-      var tr = row([p.name, p.kind, p.via, p.conditional ? 'yes' : 'no', p.scopes, p.hops]);
+      var tr = row([p.name, p.kind, p.via, p.conditional ? 'yes' : 'no', p.scopes, p.hops, p.text]);
       tr.tabIndex = 0;
       tr.addEventListener('click', function () { showDeployer(p); });
       tbody.appendChild(tr);
@@ -125,8 +124,15 @@
     box.textContent = '';
     box.appendChild(el('h3', p.name));
     box.appendChild(el('p', p.kind + ' ' + p.id + ' \u2014 ' + p.via + ' in ' + p.scopes, 'meta'));
-    box.appendChild(diagram(p.path));
-    box.appendChild(hopList(p.path));
+    // The list comes without paths (large answers would not fit); the
+    // shortest path to deploy is asked for when a row is opened.
+    box.dataset.id = p.id;
+    api('path', { from: p.id, to: 'deploy', all: p.conditional ? '1' : '0' }).then(function (res) {
+      if (box.dataset.id !== p.id) { return; } // another row was opened meanwhile
+      if (!res.paths.length) { box.appendChild(el('p', 'no path')); return; }
+      box.appendChild(diagram(res.paths[0].hops));
+      box.appendChild(hopList(res.paths[0].hops));
+    }).catch(fail(box));
   }
   $('filter').addEventListener('input', function (e) { dep.q = e.target.value; dep.page = 0; renderDeployers(); });
   $('f-cloud').addEventListener('change', function (e) { dep.cloud = e.target.value; dep.page = 0; loadDeployers(); });
