@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -39,6 +41,44 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeWhoCanJSON writes what writeJSON would, one principal at a time:
+// encoding/json buffers a whole value, and at 378k principals that buffer
+// was most of the command's 1 GB of memory.
+func writeWhoCanJSON(w io.Writer, res *queries.WhoCanResult) error {
+	head := *res
+	head.Principals = []queries.Principal{}
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode who-can: %w", err)
+	}
+	const empty = `"principals": []`
+	before, after, ok := bytes.Cut(b, []byte(empty))
+	if !ok || len(res.Principals) == 0 {
+		return writeJSON(w, res)
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(before)
+	bw.WriteString(`"principals": [`)
+	for i := range res.Principals {
+		row, err := json.MarshalIndent(&res.Principals[i], "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("encode who-can row %d: %w", i, err)
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(row)
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(after)
+	bw.WriteByte('\n')
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write who-can: %w", err)
+	}
+	return nil
 }
 
 // table is a tiny renderer shared by table, csv and md output.
@@ -109,7 +149,7 @@ func yesNo(b bool) string {
 
 func renderWhoCan(g *globalOptions, res *queries.WhoCanResult) error {
 	if g.Output == "json" {
-		return writeJSON(g.stdout, res)
+		return writeWhoCanJSON(g.stdout, res)
 	}
 	// Paths only when asked for (--paths): the columns stay the same for
 	// scripts, the cell is empty.
