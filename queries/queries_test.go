@@ -244,3 +244,16 @@ func TestWhatCan(t *testing.T) {
 		t.Errorf("identities (-want +got):\n%s", diff)
 	}
 }
+
+// namePrefix must never order two names against their byte order.
+func TestNamePrefixKeepsOrder(t *testing.T) {
+	names := []string{"", "a", "ab", "ab\x00", "ab\x00c", "abcdefgh", "abcdefghi", "abcdefgg", "Zed", "zed", "\xff", "é", "user0100064", "user01000640"}
+	for _, a := range names {
+		for _, b := range names {
+			pa, pb := namePrefix(a), namePrefix(b)
+			if (pa < pb && a >= b) || (pa > pb && a <= b) {
+				t.Errorf("namePrefix orders %q and %q against their bytes", a, b)
+			}
+		}
+	}
+}

@@ -281,7 +281,10 @@ func (res *WhoCanResult) finish(v *graph.View, rows []answerRow, slab []graph.Ed
 	}
 	text := string(buf)
 	buf = nil
+	// The first eight bytes of the name as an integer decide most
+	// comparisons without touching the strings.
 	type sortKey struct {
+		prefix   uint64
 		name, id string
 		i        int32
 	}
@@ -293,10 +296,16 @@ func (res *WhoCanResult) finish(v *graph.View, rows []answerRow, slab []graph.Ed
 		if name == "" {
 			name = id
 		}
-		keys[i] = sortKey{name, id, int32(i)}
+		keys[i] = sortKey{namePrefix(name), name, id, int32(i)}
 		start = nameEnd
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
 		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
 		}
@@ -343,6 +352,19 @@ func (res *WhoCanResult) finish(v *graph.View, rows []answerRow, slab []graph.Ed
 			res.Principals[i].Path = res.Explain(i)
 		}
 	}
+}
+
+// namePrefix is s's first eight bytes, big-endian and zero-padded, so
+// integer order is byte order.
+func namePrefix(s string) uint64 {
+	var x uint64
+	for i := range 8 {
+		x <<= 8
+		if i < len(s) {
+			x |= uint64(s[i])
+		}
+	}
+	return x
 }
 
 // pathIndex keeps every answerRow's path as edge ids so Explain can build one
