@@ -1,8 +1,6 @@
 package k8saudit
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,11 +8,13 @@ import (
 )
 
 type securityContext struct {
-	Privileged               *bool `json:"privileged"`
-	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation"`
-	Capabilities             *struct {
-		Add []string `json:"add"`
-	} `json:"capabilities"`
+	Privileged               *bool         `json:"privileged"`
+	AllowPrivilegeEscalation *bool         `json:"allowPrivilegeEscalation"`
+	Capabilities             *capabilities `json:"capabilities"`
+}
+
+type capabilities struct {
+	Add []string `json:"add"`
 }
 
 type container struct {
@@ -23,6 +23,14 @@ type container struct {
 	Command         []string         `json:"command"`
 	Args            []string         `json:"args"`
 	SecurityContext *securityContext `json:"securityContext"`
+}
+
+type volume struct {
+	HostPath *hostPathSource `json:"hostPath"`
+}
+
+type hostPathSource struct {
+	Path string `json:"path"`
 }
 
 // PodSpec is the part of a pod spec the rules look at.
@@ -35,71 +43,56 @@ type PodSpec struct {
 	Containers          []container `json:"containers"`
 	InitContainers      []container `json:"initContainers"`
 	EphemeralContainers []container `json:"ephemeralContainers"`
-	Volumes             []struct {
-		HostPath *struct {
-			Path string `json:"path"`
-		} `json:"hostPath"`
-	} `json:"volumes"`
+	Volumes             []volume    `json:"volumes"`
 }
+
+// The request object as ObjectDetails reads it (the fields of the
+// encoding/json structs it was decoded into before, see reference_test.go).
+type object struct {
+	OwnerReferences []ownerRef // metadata.ownerReferences
+	BreakGlass      string     // metadata.annotations["image-policy.k8s.io/break-glass"]
+	Spec            *specWrap
+	RoleRef         *roleRef
+	Subjects        []subject
+	Rules           []policyRule
+}
+
+type ownerRef struct{ Kind, Name string }
 
 type specWrap struct {
 	PodSpec
-	Template *struct {
-		Spec *PodSpec `json:"spec"`
-	} `json:"template"`
-	JobTemplate *struct {
-		Spec *struct {
-			Template *struct {
-				Spec *PodSpec `json:"spec"`
-			} `json:"template"`
-		} `json:"spec"`
-	} `json:"jobTemplate"`
+	Template    *podTemplate
+	JobTemplate *jobTemplate
 }
 
-type object struct {
-	Metadata struct {
-		OwnerReferences []struct {
-			Kind string `json:"kind"`
-			Name string `json:"name"`
-		} `json:"ownerReferences"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"metadata"`
-	Spec    *specWrap `json:"spec"`
-	RoleRef *struct {
-		Kind string `json:"kind"`
-		Name string `json:"name"`
-	} `json:"roleRef"`
-	Subjects []struct {
-		Kind      string `json:"kind"`
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
-	} `json:"subjects"`
-	Rules []struct {
-		Verbs     []string `json:"verbs"`
-		Resources []string `json:"resources"`
-		APIGroups []string `json:"apiGroups"`
-	} `json:"rules"`
-}
+type podTemplate struct{ Spec *PodSpec }
+
+type jobTemplate struct{ Spec *jobSpec }
+
+type jobSpec struct{ Template *podTemplate }
+
+type roleRef struct{ Kind, Name string }
+
+type subject struct{ Kind, Name, Namespace string }
+
+type policyRule struct{ Verbs, Resources, APIGroups []string }
 
 // ObjectDetails adds the rule-relevant fields of a request object to
 // ev.Details: the pod spec flags of pods and workloads (image, privileged,
 // allowPrivilegeEscalation, capabilities, hostPath="true" with the paths in
 // hostPaths, hostNetwork, hostPID, hostIPC, serviceAccount, command, ownerKind), RBAC binding role and
 // subjects (role, member), and wildcard rules of roles. Fields of an
-// unexpected type are ignored (best effort).
+// unexpected type are ignored (best effort); invalid JSON is an error.
 func ObjectDetails(ev *event.Event, resource, subresource string, raw []byte) error {
 	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			return fmt.Errorf("decode %s object: %w", resource, err)
-		}
+	if err := o.decode(raw, resource, subresource); err != nil {
+		return fmt.Errorf("decode %s object: %w", resource, err)
 	}
-	if len(o.Metadata.OwnerReferences) > 0 {
-		ev.SetDetail("ownerKind", o.Metadata.OwnerReferences[0].Kind)
-		ev.SetDetail("ownerName", o.Metadata.OwnerReferences[0].Name)
+	if len(o.OwnerReferences) > 0 {
+		ev.SetDetail("ownerKind", o.OwnerReferences[0].Kind)
+		ev.SetDetail("ownerName", o.OwnerReferences[0].Name)
 	}
-	if o.Metadata.Annotations["image-policy.k8s.io/break-glass"] == "true" {
+	if o.BreakGlass == "true" {
 		ev.SetDetail("breakGlass", "true")
 	}
 	switch {

@@ -104,7 +104,7 @@ func parserFor(format string) parseFunc {
 	case FormatGCPAudit:
 		return single(gcpaudit.ParseEntry)
 	case FormatK8sAudit:
-		return single(k8saudit.ParseEvent)
+		return k8saudit.NewParser().Append
 	case FormatWorkspace:
 		return workspace.AppendActivity
 	}

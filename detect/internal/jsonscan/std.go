@@ -1,0 +1,119 @@
+package jsonscan
+
+import (
+	"bytes"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// StdString decodes a raw JSON string value exactly as encoding/json does
+// (String keeps invalid UTF-8 as is): escapes are resolved, and invalid
+// UTF-8 bytes and unpaired surrogate escapes become U+FFFD. Parsers that
+// must produce the same values as an encoding/json reference use it. ok is
+// false when raw is not a string or holds a bad escape.
+func StdString(raw []byte) (s string, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body), true
+	}
+	b, ok := AppendStdString(make([]byte, 0, len(body)+utf8.UTFMax), raw)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// AppendStdString appends the value of the raw JSON string to dst, decoded as
+// StdString does.
+func AppendStdString(dst, raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return dst, false
+	}
+	s := raw[1 : len(raw)-1]
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return dst, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/':
+				dst = append(dst, s[i+1])
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r, ok := stdHex4(s, i+2)
+				if !ok {
+					return dst, false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					// A pair is consumed only when it decodes (encoding/json).
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if r2, ok := stdHex4(s, i+2); ok {
+							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+								dst = utf8.AppendRune(dst, d)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default:
+				return dst, false
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			// Copy the ASCII run up to the next escape or non-ASCII byte.
+			j := i + 1
+			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			dst = utf8.AppendRune(dst, r) // RuneError for an invalid byte
+			i += size
+		}
+	}
+	return dst, true
+}
+
+// stdHex4 reads the 4 hex digits of a \u escape at s[i:]. (Kept apart from
+// scan.go's helpers, which are tuned separately.)
+func stdHex4(s []byte, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
