@@ -38,7 +38,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGCPAudit$$' -fuzztime $(FUZZTIME) ./detect/gcpaudit/
 	$(GO) test -run '^$$' -fuzz '^FuzzWorkspace$$' -fuzztime $(FUZZTIME) ./detect/workspace/
 	$(GO) test -run '^$$' -fuzz '^FuzzK8sAudit$$' -fuzztime $(FUZZTIME) ./detect/k8saudit/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEvent$$' -fuzztime $(FUZZTIME) ./detect/k8saudit/
+	$(GO) test -run '^$$' -fuzz '^FuzzObjectDetails$$' -fuzztime $(FUZZTIME) ./detect/k8saudit/
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) ./detect/internal/jsonscan/
+	$(GO) test -run '^$$' -fuzz '^FuzzStdString$$' -fuzztime $(FUZZTIME) ./detect/internal/jsonscan/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./detect/read/
 
 lint:
