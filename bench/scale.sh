@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 USERS=${USERS:-500000}
 # The permgraph binary's default soft memory limit (cmd/permgraph), so the
 # writer's RSS is what a collect would show; GOMEMLIMIT=off for none.
-export GOMEMLIMIT=${GOMEMLIMIT:-3GiB}
+export GOMEMLIMIT=${GOMEMLIMIT:-3584MiB}
 SNAPSHOTS=${SNAPSHOTS:-30}
 OUT=bench/out/scale-$USERS.txt
 mkdir -p bench/out

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Payloads are a compact binary encoding instead of JSON: the store and the
@@ -44,7 +45,8 @@ func appendNodePayload(b []byte, n Node) []byte {
 	b = appendStr(b, n.Name)
 	b = appendStr(b, n.Email)
 	b = binary.AppendUvarint(b, uint64(len(n.Attrs)))
-	for _, k := range SortedAttrKeys(n.Attrs) {
+	var kb [8]string
+	for _, k := range sortedKeys(kb[:0], n.Attrs) {
 		b = appendStr(b, k)
 		b = appendStr(b, n.Attrs[k])
 	}
@@ -65,11 +67,23 @@ func appendEdgePayload(b []byte, e Edge) []byte {
 		b = appendEStr(b, ev.Detail, e.From, e.To)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
-	for _, k := range SortedAttrKeys(e.Attrs) {
+	var kb [8]string
+	for _, k := range sortedKeys(kb[:0], e.Attrs) {
 		b = appendEStr(b, k, e.From, e.To)
 		b = appendEStr(b, e.Attrs[k], e.From, e.To)
 	}
 	return b
+}
+
+// sortedKeys appends m's keys to dst in order; with a small array behind
+// dst, encoding a node allocates nothing (SortedAttrKeys allocated once
+// per node: 630k allocations per snapshot at the scale target).
+func sortedKeys(dst []string, m map[string]string) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // decoder reads a payload; the first error sticks so callers check once.

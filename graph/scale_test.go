@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,9 @@ import (
 // issue 10's enterprise (genEnterprise: 500000 users give 100k groups, 20k
 // roles and ~5M edges). PERMGRAPH_SCALE_SNAPSHOTS (default 3) snapshots are
 // written, each after ~1% churn. Loading and queries are measured in child
-// processes so their peak RSS is the query side alone. bench/scale.sh runs it.
+// processes so their peak RSS is the query side alone (PERMGRAPH_SCALE_NOCHILD
+// skips them); PERMGRAPH_SCALE_PROFILE=DIR writes CPU and allocation profiles
+// of each snapshot write there. bench/scale.sh runs it.
 //
 //	PERMGRAPH_SCALE_USERS=1700000 go test -run TestScale -v -timeout 1h ./graph/
 //	PERMGRAPH_SCALE_SHAPE=target PERMGRAPH_SCALE_USERS=500000 PERMGRAPH_SCALE_SNAPSHOTS=30 go test -run '^TestScale$' -v -timeout 3h ./graph/
@@ -58,12 +61,15 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.GC()
+	prof := startScaleProfile(t, "first")
 	start, cpu0 := time.Now(), processCPU()
 	if _, err := s.WriteSnapshot(ctx, g, day(0)); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("first snapshot: %v wall, %.1f CPU-s (data %v, view cache %v); peak RSS so far %s", time.Since(start).Round(time.Millisecond),
-		(processCPU() - cpu0).Seconds(), s.lastWrite.dataTook.Round(time.Millisecond), s.lastWrite.cacheTook.Round(time.Millisecond), peakRSS())
+	prof()
+	t.Logf("first snapshot: %v wall, %.1f CPU-s (encode %v, data %v, view cache %v); peak RSS so far %s", time.Since(start).Round(time.Millisecond),
+		(processCPU() - cpu0).Seconds(), s.lastWrite.encodeTook.Round(time.Millisecond), s.lastWrite.dataTook.Round(time.Millisecond),
+		s.lastWrite.cacheTook.Round(time.Millisecond), peakRSS())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +88,12 @@ func TestScale(t *testing.T) {
 	for i := 1; i < snapshots; i++ {
 		mutateInPlace(g, 0.01, uint64(i), ekeys, nids)
 		runtime.GC()
+		prof = startScaleProfile(t, "churn"+strconv.Itoa(i))
 		start, cpu0 = time.Now(), processCPU()
 		if _, err := s.WriteSnapshot(ctx, g, day(i)); err != nil {
 			t.Fatal(err)
 		}
+		prof()
 		churnWall, churnCPU = append(churnWall, time.Since(start)), append(churnCPU, processCPU()-cpu0)
 		lw := s.lastWrite
 		// Sizes of a closed store: an open one has preallocated files.
@@ -96,9 +104,9 @@ func TestScale(t *testing.T) {
 		if s, err = Open(ctx, dir, testLogger(t)); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("1%%-churn snapshot %d: %v wall, %.1f CPU-s (data %v, view cache %v, %d keys written); store %d MiB (%.2fx)", i,
-			time.Since(start).Round(time.Millisecond), churnCPU[len(churnCPU)-1].Seconds(),
-			lw.dataTook.Round(time.Millisecond), lw.cacheTook.Round(time.Millisecond),
+		t.Logf("1%%-churn snapshot %d: %v wall, %.1f CPU-s (encode %v, data %v, view cache %v, %d keys written); store %d MiB (%.2fx)", i,
+			churnWall[len(churnWall)-1].Round(time.Millisecond), churnCPU[len(churnCPU)-1].Seconds(),
+			lw.encodeTook.Round(time.Millisecond), lw.dataTook.Round(time.Millisecond), lw.cacheTook.Round(time.Millisecond),
 			lw.itemWrites+lw.logWrites, a>>20, float64(a)/float64(first))
 	}
 	if err := s.Close(); err != nil {
@@ -114,6 +122,9 @@ func TestScale(t *testing.T) {
 			churnCPU[len(churnCPU)/2].Seconds(), churnWall[len(churnWall)-1].Round(time.Millisecond))
 	}
 	g, ekeys, nids = nil, nil, nil
+	if os.Getenv("PERMGRAPH_SCALE_NOCHILD") != "" {
+		return
+	}
 	for _, mode := range []string{"cache", "queries", "rebuild"} {
 		run := "-test.run=^TestScale$"
 		if mode == "queries" {
@@ -131,6 +142,50 @@ func TestScale(t *testing.T) {
 			t.Fatalf("child %s: %v\n%s", mode, err, out)
 		}
 	}
+}
+
+// startScaleProfile writes a CPU profile of one snapshot write to
+// $PERMGRAPH_SCALE_PROFILE/<name>.cpu.pprof, and the allocation profile
+// before and after it (<name>.allocs0.pprof, <name>.allocs.pprof), when
+// that directory is set; the returned func stops it. Profiling only the
+// write keeps graph generation out of the picture.
+func startScaleProfile(t *testing.T, name string) func() {
+	dir := os.Getenv("PERMGRAPH_SCALE_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The allocs profile is cumulative: compare with -diff_base allocs0.
+	if err := writeProfile(filepath.Join(dir, name+".allocs0.pprof"), "allocs"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeProfile(filepath.Join(dir, name+".allocs.pprof"), "allocs"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeProfile(path, name string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func scaleChild(t *testing.T, mode string) {

@@ -309,8 +309,8 @@ func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, 
 		nodes += m.Nodes
 		edges += m.Edges
 		if src := mem.of(m); src != nil {
-			knownNodes += len(src.ids)
-			knownEdges += len(src.keys)
+			knownNodes += src.nodes
+			knownEdges += len(src.edges)
 			nodeBytes += len(src.npay)
 			edgeBytes += len(src.epay)
 		}
@@ -325,15 +325,20 @@ func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, 
 	if knownEdges > 0 {
 		perEdge = edgeBytes/knownEdges + 1
 	}
-	// Edge endpoints without a node add a few more; the map grows for those.
-	b := newViewBuilderSized(nodes+nodes/16, edges)
-	nodeCap, edgeCap := nodeBytes+(nodes-knownNodes)*perNode, edgeBytes+(edges-knownEdges)*perEdge
 	// The first source's payload logs become the arenas (entries are laid
 	// out alike): at 5M edges that is a few hundred MB not held twice.
 	var first *memSource
 	if len(ms) > 0 {
 		first = mem.of(ms[0])
 	}
+	// Edge endpoints without a node add a few more; the map grows for those.
+	// The first source in memory is indexed only if another one needs it.
+	indexed := nodes + nodes/16
+	if first != nil && len(ms) == 1 {
+		indexed = len(first.ids) - first.nodes
+	}
+	b := newViewBuilderSized(nodes+nodes/16, indexed, edges)
+	nodeCap, edgeCap := nodeBytes+(nodes-knownNodes)*perNode, edgeBytes+(edges-knownEdges)*perEdge
 	if first != nil {
 		b.narena, b.earena = growCap(first.npay, nodeCap), growCap(first.epay, edgeCap)
 	} else {
@@ -383,14 +388,44 @@ func (s *Store) buildViewWith(ctx context.Context, at time.Time, ms []Manifest, 
 }
 
 // memSource is a source whose snapshot seq was just written, kept as the
-// write produced it: sorted ids and edge keys, and the encoded payloads in
-// the same order (arena entries), so the view build neither looks items up
-// in the source graph's maps nor encodes them again.
+// write produced it (encodeSource): every id the source mentions, sorted,
+// its nodes' payload offsets, and its edges sorted as rank tuples with
+// their payload offsets (payload logs are arena entries in the source
+// graph's map order). The view build then neither looks items up in the
+// source graph's maps nor encodes them again, and for the first source it
+// needs no id lookups at all.
 type memSource struct {
 	seq        uint64
-	ids        []string
-	keys       []EdgeKey
-	npay, epay []byte // uvarint length | payload, per id / key in order
+	ids        []string   // nodes and endpoint-only ids, sorted
+	noff       []uint64   // per id: node payload entry in npay, or noPayload
+	nodes      int        // ids that are nodes of the source
+	edges      []edgeItem // sorted by (from, kind, to)
+	npay, epay []byte     // uvarint length | payload
+}
+
+// edgeItem is an edge by the ranks of its endpoints in memSource.ids;
+// ranks sort like ids, so (fk, to) order is key order.
+type edgeItem struct {
+	fk   uint64 // from rank << 8 | kind
+	off  uint64 // of its payload entry in epay
+	to   uint32
+	cond bool // the payload's conditional flag, so the view build need not read it
+}
+
+func (src *memSource) edgeKey(i int) EdgeKey {
+	it := src.edges[i]
+	return EdgeKey{From: src.ids[it.fk>>8], Kind: EdgeKind(it.fk), To: src.ids[it.to]}
+}
+
+// nodeRanks lists the ranks of the source's nodes, in order.
+func (src *memSource) nodeRanks() []uint32 {
+	out := make([]uint32, 0, src.nodes)
+	for r, off := range src.noff {
+		if off != noPayload {
+			out = append(out, uint32(r))
+		}
+	}
+	return out
 }
 
 // memSources are the sources written by one WriteSnapshot(s) call.
@@ -426,58 +461,83 @@ func growCap(buf []byte, n int) []byte {
 	return grown
 }
 
-// entries walks a payload log, calling fn with each entry's offset and
-// payload, one per item of n.
-func entries(ctx context.Context, log []byte, n int, fn func(i int, off uint64, p []byte)) error {
-	pos := 0
-	for i := range n {
+// addNodes adds the source's nodes. adopted says the builder is empty and
+// its node arena starts with this source's payload log: ids then number
+// 0..nodes-1 in order and payload entries are used where they are.
+func (src *memSource) addNodes(ctx context.Context, b *ViewBuilder, adopted bool) error {
+	if adopted {
+		b.lazy = src.nodes
+	}
+	n := 0
+	for r, off := range src.noff {
+		if off == noPayload {
+			continue
+		}
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if adopted {
+			b.ids = append(b.ids, src.ids[r])
+			b.noff = append(b.noff, off)
+			kind := NodeInvalid
+			if p := arenaPayload(b.narena, off); len(p) > 0 {
+				kind = NodeKind(p[0])
+			}
+			b.nkind = append(b.nkind, kind)
+		} else {
+			b.addNodePayload(b.internOwned(src.ids[r]), arenaPayload(src.npay, off))
+		}
+		n++
+	}
+	return nil
+}
+
+// addEdges adds the source's edges and then drops them (each memSource
+// feeds one view build): at 5M edges that is 120 MB the view build and
+// the garbage collector need no longer carry.
+func (src *memSource) addEdges(ctx context.Context, b *ViewBuilder, adopted bool) error {
+	// viewID maps a rank to the builder's NodeID, resolved on first use:
+	// for the adopted source, nodes are 0..nodes-1 in rank order already.
+	viewID := make([]NodeID, len(src.ids))
+	const unknown = ^NodeID(0)
+	n := NodeID(0)
+	for r, off := range src.noff {
+		if adopted && off != noPayload {
+			viewID[r] = n
+			n++
+		} else {
+			viewID[r] = unknown
+		}
+	}
+	resolve := func(r uint32) NodeID {
+		if viewID[r] == unknown {
+			if adopted {
+				// Not a node of this source, so not among its lazily
+				// indexed ids: no need to index all of them.
+				viewID[r] = b.internOwnedNotLazy(src.ids[r])
+			} else {
+				viewID[r] = b.internOwned(src.ids[r])
+			}
+		}
+		return viewID[r]
+	}
+	for i, it := range src.edges {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		l, k := binary.Uvarint(log[pos:])
-		if k <= 0 || uint64(len(log)-pos-k) < l {
-			return fmt.Errorf("payload log truncated at entry %d", i)
+		f := resolve(uint32(it.fk >> 8))
+		t := resolve(it.to)
+		kind := EdgeKind(it.fk)
+		if adopted {
+			b.addEdgeAt(f, kind, t, it.off, it.cond)
+			continue
 		}
-		fn(i, uint64(pos), log[pos+k:pos+k+int(l)])
-		pos += k + int(l)
+		b.addEdgePayload(f, kind, t, arenaPayload(src.epay, it.off))
 	}
+	src.edges = nil
 	return nil
-}
-
-// addNodes adds the source's nodes; adopted says the builder's node arena
-// starts with this source's payload log, so entries are used where they are.
-func (src *memSource) addNodes(ctx context.Context, b *ViewBuilder, adopted bool) error {
-	log := src.npay
-	if adopted {
-		log = b.narena
-	}
-	return entries(ctx, log, len(src.ids), func(i int, off uint64, p []byte) {
-		n := b.internOwned(src.ids[i])
-		if adopted {
-			b.noff[n] = off
-			if len(p) > 0 {
-				b.nkind[n] = NodeKind(p[0])
-			}
-			return
-		}
-		b.addNodePayload(n, p)
-	})
-}
-
-func (src *memSource) addEdges(ctx context.Context, b *ViewBuilder, adopted bool) error {
-	log := src.epay
-	if adopted {
-		log = b.earena
-	}
-	return entries(ctx, log, len(src.keys), func(i int, off uint64, p []byte) {
-		k := src.keys[i]
-		f, t := b.internOwned(k.From), b.internOwned(k.To)
-		if adopted {
-			b.addEdgeAt(f, k.Kind, t, off, p)
-			return
-		}
-		b.addEdgePayload(f, k.Kind, t, p)
-	})
 }

@@ -602,6 +602,24 @@ func TestStoreInvalidInputChangesNothing(t *testing.T) {
 			g.Edges[e.Key()] = e
 			return g
 		}},
+		{"edge to an empty id", func() *SourceGraph {
+			g := cloneGraph(good)
+			e := Edge{From: "a", Kind: EdgeMemberOf, To: ""}
+			g.Edges[e.Key()] = e
+			return g
+		}},
+		{"edge target with NUL", func() *SourceGraph {
+			g := cloneGraph(good)
+			e := Edge{From: "a", Kind: EdgeMemberOf, To: "b\x00"}
+			g.Edges[e.Key()] = e
+			return g
+		}},
+		{"edge map key mismatch", func() *SourceGraph {
+			g := cloneGraph(good)
+			e := Edge{From: "a", Kind: EdgeMemberOf, To: "b"}
+			g.Edges[EdgeKey{From: "a", Kind: EdgeMemberOf, To: "c"}] = e
+			return g
+		}},
 		{"invalid node kind", func() *SourceGraph {
 			g := cloneGraph(good)
 			g.Nodes["x"] = Node{ID: "x"}

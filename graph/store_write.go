@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -30,6 +32,7 @@ type writeStats struct {
 	deadLogsDeleted int // change-log keys of crashed writes removed
 	added, removed  int
 	changed         int
+	encodeTook      time.Duration // validating, encoding and sorting the graph
 	dataTook        time.Duration // merge-join, batch flush and sync
 	cacheTook       time.Duration // building and writing the latest-view cache
 }
@@ -72,8 +75,12 @@ func (s *Store) writeSnapshots(ctx context.Context, gs []*SourceGraph, at time.T
 		if g == nil {
 			return nil, fmt.Errorf("write snapshot: nil graph")
 		}
-		if err := validateGraph(g); err != nil {
-			return nil, fmt.Errorf("write snapshot of %s: %w", g.Source, err)
+		// One graph is validated while it is encoded (encodeSource), which
+		// happens before anything is written as well.
+		if len(gs) > 1 {
+			if err := validateGraph(g); err != nil {
+				return nil, fmt.Errorf("write snapshot of %s: %w", g.Source, err)
+			}
 		}
 		if seen[g.Source] {
 			return nil, fmt.Errorf("write snapshots: source %s given twice", g.Source)
@@ -92,7 +99,9 @@ func (s *Store) writeSnapshots(ctx context.Context, gs []*SourceGraph, at time.T
 		m, st, err := s.writeSnapshot(ctx, g, at.UTC(), cachePerWrite, mem)
 		s.lastWrite = st
 		if err != nil {
-			s.log.Warn("snapshot write failed; previous snapshot stays latest", "source", g.Source, "seq", st.seq, "err", err)
+			if st.seq > 0 { // else it failed validation, before the store was touched
+				s.log.Warn("snapshot write failed; previous snapshot stays latest", "source", g.Source, "seq", st.seq, "err", err)
+			}
 			err = fmt.Errorf("write snapshot of %s: %w", g.Source, err)
 			if !cachePerWrite && len(out) > 0 {
 				s.refreshViewCache(ctx, mem)
@@ -102,7 +111,7 @@ func (s *Store) writeSnapshots(ctx context.Context, gs []*SourceGraph, at time.T
 		s.log.Info("wrote snapshot", "id", m.ID, "nodes", m.Nodes, "edges", m.Edges,
 			"added", m.Added, "removed", m.Removed, "changed", m.Changed,
 			"keys_written", st.itemWrites+st.logWrites, "took", time.Since(start).Round(time.Millisecond),
-			"data_took", st.dataTook.Round(time.Millisecond), "view_cache_took", st.cacheTook.Round(time.Millisecond))
+			"encode_took", st.encodeTook.Round(time.Millisecond), "data_took", st.dataTook.Round(time.Millisecond), "view_cache_took", st.cacheTook.Round(time.Millisecond))
 		out = append(out, m)
 	}
 	if !cachePerWrite && len(out) > 0 {
@@ -141,11 +150,19 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 	if err := ctx.Err(); err != nil {
 		return Manifest{}, stats, err
 	}
+	// Encoded before anything is written: invalid input must not even
+	// allocate a sequence number.
+	encStart := time.Now()
+	src, err := encodeSource(ctx, g)
+	if err != nil {
+		return Manifest{}, stats, err
+	}
+	stats.encodeTook = time.Since(encStart)
 	// Allocate the sequence number and persist it as pending before any data
 	// lands, so a crashed write's number is never reused: intervals it
 	// touched then refer to a seq that never gets a complete manifest.
 	var st sourceState
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err = s.db.Update(func(txn *badger.Txn) error {
 		var err error
 		if st, err = readSourceState(txn, g.Source); err != nil {
 			return err
@@ -158,53 +175,47 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 	}
 
 	start := time.Now()
+	src.seq = stats.seq
 	w := &itemWriter{s: s, ctx: ctx, source: g.Source, seq: stats.seq, prev: st.prev.Seq, stats: &stats,
 		logPrefix: changeSeqPrefix(g.Source, stats.seq)}
-	w.wb = s.db.NewWriteBatch()
-	defer func() { w.wb.Cancel() }() // w.wb is replaced by the test hook
+	w.wb = newBatch(s.db)
+	defer w.wb.cancel()
 
-	src := &memSource{seq: stats.seq}
 	err = s.db.View(func(txn *badger.Txn) error {
 		if err := w.deleteDeadLogs(txn); err != nil {
 			return err
 		}
-		// Sorting keys rather than SortedNodes/SortedEdges: moving 40-byte
-		// keys with a generic sort is several times faster than swapping
-		// whole Edge values through sort.Slice, which matters at 5M edges.
-		ids := make([]string, 0, len(g.Nodes))
-		for id := range g.Nodes {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		err := w.merge(txn, sourcePrefix(prefixNode, g.Source), len(ids),
-			func(i int, b []byte) []byte { return appendNodeKey(b, g.Source, ids[i]) },
-			func(i int, b []byte) []byte {
-				b = appendNodePayload(b, g.Nodes[ids[i]])
-				src.npay = appendArenaEntry(src.npay, b)
-				return b
-			})
+		nodes := src.nodeRanks()
+		err := w.merge(txn, sourcePrefix(prefixNode, g.Source), len(nodes),
+			func(i int, b []byte) []byte { return appendNodeKey(b, g.Source, src.ids[nodes[i]]) },
+			func(i int) []byte { return arenaPayload(src.npay, src.noff[nodes[i]]) })
 		if err != nil {
 			return fmt.Errorf("nodes: %w", err)
 		}
-		src.ids = ids
-		keys := sortedEdgeKeys(g)
-		err = w.merge(txn, sourcePrefix(prefixEdge, g.Source), len(keys),
-			func(i int, b []byte) []byte { return appendEdgeKey(b, g.Source, keys[i]) },
+		// Consecutive edges mostly share from and kind: only the target
+		// part of the key is rebuilt then (b still holds the last key).
+		lastFK, keyed, prefix := uint64(0), false, 0
+		err = w.merge(txn, sourcePrefix(prefixEdge, g.Source), len(src.edges),
 			func(i int, b []byte) []byte {
-				b = appendEdgePayload(b, g.Edges[keys[i]])
-				src.epay = appendArenaEntry(src.epay, b)
+				it := src.edges[i]
+				if keyed && it.fk == lastFK {
+					return append(b[:prefix], src.ids[it.to]...)
+				}
+				k := src.edgeKey(i)
+				b = appendEdgeKey(b, g.Source, k)
+				lastFK, keyed, prefix = it.fk, true, len(b)-len(k.To)
 				return b
-			})
+			},
+			func(i int) []byte { return arenaPayload(src.epay, src.edges[i].off) })
 		if err != nil {
 			return fmt.Errorf("edges: %w", err)
 		}
-		src.keys = keys
 		return nil
 	})
 	if err != nil {
 		return Manifest{}, stats, err
 	}
-	if err := w.wb.Flush(); err != nil {
+	if err := w.wb.flush(); err != nil {
 		return Manifest{}, stats, fmt.Errorf("flush graph data: %w", err)
 	}
 	// Data must be durable before the manifest that makes it visible.
@@ -264,17 +275,17 @@ func (s *Store) writeSnapshot(ctx context.Context, g *SourceGraph, at time.Time,
 type itemWriter struct {
 	s      *Store
 	ctx    context.Context
-	wb     *badger.WriteBatch
+	wb     *batch
 	source string
 	seq    uint64 // being written
 	prev   uint64 // latest complete seq of the source, 0 if none
 	stats  *writeStats
 
 	logPrefix []byte // c\x00<source>\x00<seq>\x00
-	mem       slab
 	ivs       []interval
 	keyBuf    []byte
-	payBuf    []byte
+	ckBuf     []byte // change-log key being built
+	valBuf    []byte // item value being built
 	visited   int
 	lastKey   []byte
 	failDone  bool
@@ -282,9 +293,11 @@ type itemWriter struct {
 
 // merge walks the stored keys under prefix and the n new items (which must
 // come in key order) together: one prefix scan plus writes for what
-// differs, so a 1%-churn snapshot costs a scan and 1% writes.
+// differs, so a 1%-churn snapshot costs a scan and 1% writes. keyOf
+// appends item i's key to dst, an empty slice whose capacity still holds
+// item i-1's key (which it may reuse); payloadOf returns its payload.
 func (w *itemWriter) merge(txn *badger.Txn, prefix []byte, n int,
-	keyOf func(i int, dst []byte) []byte, payloadOf func(i int, dst []byte) []byte) error {
+	keyOf func(i int, dst []byte) []byte, payloadOf func(i int) []byte) error {
 	it := prefixIter(txn, prefix)
 	defer it.Close()
 	it.Rewind()
@@ -302,7 +315,7 @@ func (w *itemWriter) merge(txn *badger.Txn, prefix []byte, n int,
 		}
 		if i < n {
 			if keyed != i {
-				w.keyBuf = keyOf(i, w.keyBuf[:0])
+				w.keyBuf = keyOf(i, w.keyBuf[:0]) // the bytes beyond len are the last key
 				keyed = i
 				if len(w.lastKey) > 0 && bytes.Compare(w.keyBuf, w.lastKey) <= 0 {
 					return fmt.Errorf("items out of key order at %q", w.keyBuf)
@@ -328,17 +341,16 @@ func (w *itemWriter) merge(txn *badger.Txn, prefix []byte, n int,
 			}
 			it.Next()
 		case c == 0:
-			w.payBuf = payloadOf(i, w.payBuf[:0])
+			p := payloadOf(i)
 			item := it.Item()
-			if err := item.Value(func(v []byte) error { return w.apply(item.Key(), v, w.payBuf, true) }); err != nil {
+			if err := item.Value(func(v []byte) error { return w.apply(item.Key(), v, p, true) }); err != nil {
 				return err
 			}
 			it.Next()
 			w.lastKey = append(w.lastKey[:0], nk...)
 			i++
 		default:
-			w.payBuf = payloadOf(i, w.payBuf[:0])
-			if err := w.apply(nk, nil, w.payBuf, true); err != nil {
+			if err := w.apply(nk, nil, payloadOf(i), true); err != nil {
 				return err
 			}
 			w.lastKey = append(w.lastKey[:0], nk...)
@@ -403,12 +415,8 @@ func (w *itemWriter) apply(key, stored, newP []byte, hasNew bool) error {
 		// snapshot is not logged: everything is added, and Changes from the
 		// empty graph scans the items instead (the log would double the
 		// first write for no gain).
-		ck := w.mem.take(len(w.logPrefix) + len(key) + 1)
-		copy(ck, w.logPrefix)
-		copy(ck[len(w.logPrefix):], key)
-		ck[len(ck)-1] = change
-		ck, val := ck[:len(ck)-1:len(ck)-1], ck[len(ck)-1:]
-		if err := w.wb.Set(ck, val); err != nil {
+		w.ckBuf = append(append(w.ckBuf[:0], w.logPrefix...), key...)
+		if err := w.wb.set(w.ckBuf, []byte{change}); err != nil {
 			return fmt.Errorf("write change log: %w", err)
 		}
 		w.stats.logWrites++
@@ -426,15 +434,12 @@ func (w *itemWriter) apply(key, stored, newP []byte, hasNew bool) error {
 	if change == 0 && !dirty {
 		return nil
 	}
-	k := w.mem.take(len(key))
-	copy(k, key)
 	var err error
 	if len(ivs) == 0 {
-		err = w.wb.Delete(k)
+		err = w.wb.delete(key)
 	} else {
-		v := w.mem.take(intervalsSize(ivs))
-		appendIntervals(v[:0], ivs)
-		err = w.wb.Set(k, v)
+		w.valBuf = appendIntervals(w.valBuf[:0], ivs)
+		err = w.wb.set(key, w.valBuf)
 	}
 	if err != nil {
 		return fmt.Errorf("write item %q: %w", key, err)
@@ -444,10 +449,9 @@ func (w *itemWriter) apply(key, stored, newP []byte, hasNew bool) error {
 		w.failDone = true
 		// Commit what we have so the test sees the worst case a crash can
 		// leave: part of the data, no manifest.
-		if err := w.wb.Flush(); err != nil {
+		if err := w.wb.flush(); err != nil {
 			return fmt.Errorf("%w: flush: %w", errInjected, err)
 		}
-		w.wb = w.s.db.NewWriteBatch()
 		if w.s.crash == nil {
 			return errInjected
 		}
@@ -470,7 +474,7 @@ func (w *itemWriter) deleteDeadLogs(txn *badger.Txn) error {
 		if !ok || seq >= w.seq {
 			break
 		}
-		if err := w.wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+		if err := w.wb.delete(it.Item().Key()); err != nil {
 			return fmt.Errorf("delete dead change log: %w", err)
 		}
 		w.stats.deadLogsDeleted++
@@ -478,34 +482,169 @@ func (w *itemWriter) deleteDeadLogs(txn *badger.Txn) error {
 	return nil
 }
 
-func sortedEdgeKeys(g *SourceGraph) []EdgeKey {
-	keys := make([]EdgeKey, 0, len(g.Edges))
-	for k := range g.Edges {
-		keys = append(keys, k)
+// encodeSource validates g and encodes every payload in one pass over its
+// maps (payload logs in map order), giving each id a rank (its position
+// among all ids the source mentions, sorted) so that edges sort as small
+// integer tuples instead of string triples, and neither the merge-join nor
+// the view build ever looks an item up in the maps again: random access
+// into a 5M-entry map was a quarter of a 1%-churn write, the string sort
+// of 5M edge keys several CPU-seconds, and 24-byte items instead of
+// 48-byte ones leave the garbage collector more room (docs/performance.md).
+func encodeSource(ctx context.Context, g *SourceGraph) (*memSource, error) {
+	if err := validateSource(g.Source); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", g.Source, err)
 	}
-	slices.SortFunc(keys, func(a, b EdgeKey) int {
-		if c := strings.Compare(a.From, b.From); c != 0 {
+	src := &memSource{
+		ids:   make([]string, 0, len(g.Nodes)),
+		npay:  make([]byte, 0, payloadLogCap(len(g.Nodes), 48)),
+		edges: make([]edgeItem, 0, len(g.Edges)),
+	}
+	type node struct {
+		id  string
+		off uint64
+	}
+	nodes := make([]node, 0, len(g.Nodes))
+	var buf []byte
+	for id, n := range g.Nodes {
+		if len(nodes)%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if err := n.Validate(); err != nil {
+			return nil, err
+		}
+		if id != n.ID {
+			return nil, fmt.Errorf("node map key %q differs from node id %q", id, n.ID)
+		}
+		nodes = append(nodes, node{id: id, off: uint64(len(src.npay))})
+		buf = appendNodePayload(buf[:0], n)
+		src.npay = appendArenaEntry(src.npay, buf)
+	}
+	slices.SortFunc(nodes, func(a, b node) int { return strings.Compare(a.id, b.id) })
+	// Ids the graph's Arena shares (AddNode, AddEdge) are one string: an
+	// endpoint that starts where an id does and has its length is that id,
+	// found by pointer instead of by hashing and comparing ~60 bytes (a
+	// sixth of a churn write). Other endpoints go through a string map,
+	// built on first need.
+	byPtr := make(map[*byte]uint32, len(nodes))
+	src.noff = make([]uint64, len(nodes))
+	for i, n := range nodes {
+		src.ids = append(src.ids, n.id)
+		src.noff[i] = n.off
+		if _, dup := byPtr[unsafe.StringData(n.id)]; !dup {
+			byPtr[unsafe.StringData(n.id)] = uint32(i)
+		}
+	}
+	nodes = nil
+	var rank map[string]uint32
+	// Endpoints that are no node of the source get provisional ranks after
+	// the nodes' and are merged into the sorted order below.
+	// Ids are checked for emptiness and NUL once each, not per edge: nodes
+	// by Node.Validate above, other endpoints here.
+	var badID error
+	rankOf := func(id string, e Edge) uint32 {
+		p := unsafe.StringData(id)
+		if r, ok := byPtr[p]; ok && len(src.ids[r]) == len(id) {
+			return r
+		}
+		if rank == nil {
+			rank = make(map[string]uint32, len(src.ids))
+			for r, id := range src.ids {
+				rank[id] = uint32(r)
+			}
+		}
+		r, ok := rank[id]
+		if !ok {
+			if id == "" || strings.IndexByte(id, 0) >= 0 {
+				badID = e.Validate()
+			}
+			r = uint32(len(src.ids))
+			rank[id] = r
+			src.ids = append(src.ids, id)
+			src.noff = append(src.noff, noPayload)
+			if _, dup := byPtr[p]; !dup && id != "" {
+				byPtr[p] = r
+			}
+		}
+		return r
+	}
+	for k, e := range g.Edges {
+		if len(src.edges)%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if len(src.edges) == 4096 {
+				// The payload log's size, from what the first edges took:
+				// growing a log of hundreds of MB by doubling would copy it
+				// and hold up to twice its size.
+				src.epay = growCap(src.epay, payloadLogCap(len(g.Edges), len(src.epay)/4096+1))
+			}
+		}
+		if k != e.Key() {
+			return nil, fmt.Errorf("edge map key %v differs from edge %v", k, e.Key())
+		}
+		if e.Kind == EdgeInvalid || e.Kind >= edgeKindEnd {
+			return nil, e.Validate()
+		}
+		it := edgeItem{fk: uint64(rankOf(k.From, e))<<8 | uint64(k.Kind), to: rankOf(k.To, e),
+			off: uint64(len(src.epay)), cond: e.Conditional}
+		if badID != nil {
+			return nil, badID
+		}
+		src.edges = append(src.edges, it)
+		buf = appendEdgePayload(buf[:0], e)
+		src.epay = appendArenaEntry(src.epay, buf)
+	}
+	rank, byPtr = nil, nil
+	if len(src.ids) > len(g.Nodes) {
+		src.mergeEndpoints(len(g.Nodes))
+	}
+	slices.SortFunc(src.edges, func(a, b edgeItem) int {
+		if c := cmp.Compare(a.fk, b.fk); c != 0 {
 			return c
 		}
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		return strings.Compare(a.To, b.To)
+		return cmp.Compare(a.to, b.to)
 	})
-	return keys
+	src.nodes = len(g.Nodes)
+	return src, nil
 }
 
-// slab hands out pieces of large pointer-free buffers for batch keys and
-// values: Badger holds them until the batch commits, and one allocation per
-// MiB instead of two per item keeps the garbage collector quiet while the
-// (pointer-heavy) source graph is live.
-type slab struct{ buf []byte }
-
-func (s *slab) take(n int) []byte {
-	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]byte, 0, max(n, 1<<20))
+// mergeEndpoints puts the endpoint-only ids (src.ids[n:], in order of
+// discovery) into sorted order among the node ids and renumbers the edges.
+func (src *memSource) mergeEndpoints(n int) {
+	order := make([]uint32, len(src.ids))
+	for i := range order {
+		order[i] = uint32(i)
 	}
-	start := len(s.buf)
-	s.buf = s.buf[:start+n]
-	return s.buf[start : start+n : start+n]
+	slices.SortFunc(order[n:], func(a, b uint32) int { return strings.Compare(src.ids[a], src.ids[b]) })
+	// Merge the two sorted runs of old ranks into the new order.
+	merged := make([]uint32, 0, len(order))
+	i, j := 0, n
+	for i < n || j < len(order) {
+		if j == len(order) || (i < n && src.ids[order[i]] < src.ids[order[j]]) {
+			merged = append(merged, order[i])
+			i++
+		} else {
+			merged = append(merged, order[j])
+			j++
+		}
+	}
+	newRank := make([]uint32, len(src.ids))
+	ids := make([]string, len(src.ids))
+	noff := make([]uint64, len(src.ids))
+	for r, old := range merged {
+		newRank[old] = uint32(r)
+		ids[r], noff[r] = src.ids[old], src.noff[old]
+	}
+	src.ids, src.noff = ids, noff
+	for i := range src.edges {
+		it := &src.edges[i]
+		it.fk = uint64(newRank[it.fk>>8])<<8 | it.fk&0xff
+		it.to = newRank[it.to]
+	}
 }
+
+// payloadLogCap is the capacity for n entries of about per bytes each,
+// with a little slack.
+func payloadLogCap(n, per int) int { return n*per + n*per/16 + 4096 }

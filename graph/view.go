@@ -216,8 +216,12 @@ func arenaPayload(arena []byte, off uint64) []byte {
 // builds a View. It is single-use: Build hands its memory to the View, and
 // the builder must not be used afterwards.
 type ViewBuilder struct {
-	ids    []string
-	index  map[string]NodeID
+	ids   []string
+	index map[string]NodeID
+	// lazy counts the leading ids not in index yet: a source written just
+	// now is added in bulk (memSource.addNodes) and indexed only if another
+	// source needs a lookup, which a single-source view never does.
+	lazy   int
 	nkind  []NodeKind
 	noff   []uint64
 	narena []byte
@@ -232,13 +236,13 @@ type ViewBuilder struct {
 }
 
 // NewViewBuilder returns an empty builder.
-func NewViewBuilder() *ViewBuilder { return newViewBuilderSized(0, 0) }
+func NewViewBuilder() *ViewBuilder { return newViewBuilderSized(0, 0, 0) }
 
 // newViewBuilderSized pre-sizes the builder: growing a 600k-entry map and
 // 5M-entry slices step by step costs more than the whole scan.
-func newViewBuilderSized(nodes, edges int) *ViewBuilder {
+func newViewBuilderSized(nodes, indexed, edges int) *ViewBuilder {
 	return &ViewBuilder{
-		index: make(map[string]NodeID, nodes),
+		index: make(map[string]NodeID, indexed),
 		ids:   make([]string, 0, nodes), nkind: make([]NodeKind, 0, nodes), noff: make([]uint64, 0, nodes),
 		efrom: make([]NodeID, 0, edges), eto: make([]NodeID, 0, edges), ekind: make([]EdgeKind, 0, edges),
 		econd: make([]bool, 0, edges), eoff: make([]uint64, 0, edges),
@@ -260,7 +264,16 @@ func (b *ViewBuilder) AddEdge(e Edge) {
 	b.addRawEdge(e.From, e.Kind, e.To, b.scratch)
 }
 
+// syncIndex adds the lazily added ids to index.
+func (b *ViewBuilder) syncIndex() {
+	for i := range b.lazy {
+		b.index[b.ids[i]] = NodeID(i)
+	}
+	b.lazy = 0
+}
+
 func (b *ViewBuilder) intern(id string) NodeID {
+	b.syncIndex()
 	if n, ok := b.index[id]; ok {
 		return n
 	}
@@ -277,6 +290,14 @@ func (b *ViewBuilder) intern(id string) NodeID {
 // SourceGraph's): Build copies every id into one string, so they need no
 // clone of their own.
 func (b *ViewBuilder) internOwned(id string) NodeID {
+	b.syncIndex()
+	return b.internOwnedNotLazy(id)
+}
+
+// internOwnedNotLazy is internOwned for an id known not to be among the
+// lazily added ones (an edge endpoint that is no node of the bulk-added
+// source), so the index need not be completed for it.
+func (b *ViewBuilder) internOwnedNotLazy(id string) NodeID {
 	if n, ok := b.index[id]; ok {
 		return n
 	}
@@ -291,6 +312,7 @@ func (b *ViewBuilder) internOwned(id string) NodeID {
 // internBytes is intern for ids read from keys: the map lookup with
 // string(id) does not allocate, so only new ids cost an allocation.
 func (b *ViewBuilder) internBytes(id []byte) NodeID {
+	b.syncIndex()
 	if n, ok := b.index[string(id)]; ok {
 		return n
 	}
@@ -360,15 +382,15 @@ func (b *ViewBuilder) addRawEdge(from string, kind EdgeKind, to string, p []byte
 func (b *ViewBuilder) addEdgePayload(f NodeID, kind EdgeKind, t NodeID, p []byte) {
 	var off uint64
 	b.earena, off = appendArena(b.earena, p)
-	b.addEdgeAt(f, kind, t, off, p)
+	b.addEdgeAt(f, kind, t, off, edgePayloadConditional(p))
 }
 
-// addEdgeAt adds an edge whose payload p is already in earena at off.
-func (b *ViewBuilder) addEdgeAt(f NodeID, kind EdgeKind, t NodeID, off uint64, p []byte) {
+// addEdgeAt adds an edge whose payload is already in earena at off.
+func (b *ViewBuilder) addEdgeAt(f NodeID, kind EdgeKind, t NodeID, off uint64, conditional bool) {
 	b.efrom = append(b.efrom, f)
 	b.eto = append(b.eto, t)
 	b.ekind = append(b.ekind, kind)
-	b.econd = append(b.econd, edgePayloadConditional(p))
+	b.econd = append(b.econd, conditional)
 	b.eoff = append(b.eoff, off)
 }
 
@@ -377,6 +399,21 @@ func (b *ViewBuilder) addEdgeAt(f NodeID, kind EdgeKind, t NodeID, off uint64, p
 func (b *ViewBuilder) Build(at time.Time, ms []Manifest) *View {
 	numNodes := len(b.ids)
 	m := len(b.efrom)
+	if b.inOrder() {
+		// One source written just now arrives in order with no duplicate:
+		// the builder's slices become the view's as they are (at 5M edges,
+		// 100 MB of sorting scratch and copies not needed).
+		v := &View{
+			at: at, manifests: slices.Clone(ms),
+			nkind: b.nkind, noff: b.noff, narena: b.narena,
+			efrom: b.efrom, eto: b.eto, ekind: b.ekind, eoff: b.eoff, earena: b.earena,
+			econd: packBits(b.econd),
+		}
+		v.setIDs(b.ids)
+		*b = ViewBuilder{}
+		v.buildCSR()
+		return v
+	}
 
 	// Counting sort by from, then each node's bucket by (kind, to): linear
 	// in practice, where a global sort of 5M edges costs seconds.
@@ -442,6 +479,31 @@ func (b *ViewBuilder) Build(at time.Time, ms []Manifest) *View {
 	*b = ViewBuilder{} // the view owns the memory now
 	v.buildCSR()
 	return v
+}
+
+// inOrder reports whether the edges are strictly in (from, kind, to id)
+// order, so that Build has nothing to sort or merge.
+func (b *ViewBuilder) inOrder() bool {
+	for i := 1; i < len(b.efrom); i++ {
+		f0, f1 := b.efrom[i-1], b.efrom[i]
+		if f0 != f1 {
+			if f0 > f1 {
+				return false
+			}
+			continue
+		}
+		k0, k1 := b.ekind[i-1], b.ekind[i]
+		if k0 != k1 {
+			if k0 > k1 {
+				return false
+			}
+			continue
+		}
+		if strings.Compare(b.ids[b.eto[i-1]], b.ids[b.eto[i]]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // setIDs packs ids into idData/idOff and sorts the lookup permutation.

@@ -430,28 +430,20 @@ func TestViewCacheFromMemoryMatchesStore(t *testing.T) {
 	}
 	check := func(step string) {
 		t.Helper()
-		cached, err := LoadLatestView(ctx, dir, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		ms, err := s.LatestAt(ctx, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rebuilt, err := s.buildView(ctx, viewTime(time.Time{}, ms), ms)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkSameView(t, rebuilt, cached)
-		if rebuilt.NumNodes() != cached.NumNodes() {
-			t.Fatalf("%s: %d nodes cached, %d rebuilt", step, cached.NumNodes(), rebuilt.NumNodes())
-		}
-		for i := range rebuilt.NumNodes() {
-			if w, g := rebuilt.NodeIDString(NodeID(i)), cached.NodeIDString(NodeID(i)); w != g {
-				t.Fatalf("%s: node %d is %q cached, %q rebuilt", step, i, g, w)
-			}
-		}
+		checkCacheMatchesStore(t, s, dir, step)
 	}
+	// Alone, b's edges name ids that are no node of b (a's group and user,
+	// a dangling group): they rank between b's own ids.
+	dirB := filepath.Join(t.TempDir(), "db")
+	sb, err := Open(ctx, dirB, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	if _, err := sb.WriteSnapshot(ctx, b, day(0)); err != nil {
+		t.Fatal(err)
+	}
+	checkCacheMatchesStore(t, sb, dirB, "one source with endpoint-only ids")
 	if _, err := s.WriteSnapshot(ctx, c, day(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -464,4 +456,32 @@ func TestViewCacheFromMemoryMatchesStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("churn of one of three")
+}
+
+// checkCacheMatchesStore compares the store's cached latest view with one
+// rebuilt from the store, node numbering included.
+func checkCacheMatchesStore(t *testing.T, s *Store, dir, step string) {
+	t.Helper()
+	ctx := t.Context()
+	cached, err := LoadLatestView(ctx, dir, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	ms, err := s.LatestAt(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := s.buildView(ctx, viewTime(time.Time{}, ms), ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameView(t, rebuilt, cached)
+	if rebuilt.NumNodes() != cached.NumNodes() {
+		t.Fatalf("%s: %d nodes cached, %d rebuilt", step, cached.NumNodes(), rebuilt.NumNodes())
+	}
+	for i := range rebuilt.NumNodes() {
+		if w, g := rebuilt.NodeIDString(NodeID(i)), cached.NodeIDString(NodeID(i)); w != g {
+			t.Fatalf("%s: node %d is %q cached, %q rebuilt", step, i, g, w)
+		}
+	}
 }
