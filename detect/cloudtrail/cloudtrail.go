@@ -12,6 +12,7 @@
 package cloudtrail
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -53,9 +54,13 @@ type Parser struct {
 	// and caller type repeat from record to record, and comparing with a
 	// string just used (in cache) is cheaper than hashing into intern.
 	last     [numFields]string
+	stats    [numFields]internStats
 	lastTime string
 	lastT    time.Time
-	scratch  *detailScratch // addDetails' decoding space
+	scratch  *detailScratch                // addDetails' decoding space
+	pend     []pendingStr                  // strings of the record being parsed (flush)
+	ids      *[identitySlots]identityEntry // made after identityCacheAfter records
+	records  int
 }
 
 // field names the record fields str shares strings for.
@@ -82,6 +87,20 @@ const (
 // internSlots is the size of the shared-string cache (a power of two).
 const internSlots = 4096
 
+// internStats is a field's recent shared-string cache hit rate. A field
+// whose values rarely repeat (per-request access keys or addresses in some
+// trails) is not looked up for internPause records once fewer than one in
+// eight of internProbe lookups hit: each lookup hashed and compared for
+// nothing and evicted a slot another field would have hit.
+type internStats struct {
+	tries, hits, skip uint16
+}
+
+const (
+	internProbe = 256
+	internPause = 4096
+)
+
 // maxInternLen bounds the strings worth sharing.
 const maxInternLen = 256
 
@@ -107,12 +126,26 @@ func (p *Parser) str(f field, raw []byte) string {
 	if p.last[f] == string(body) {
 		return p.last[f]
 	}
-	if len(body) > maxInternLen {
+	st := &p.stats[f]
+	if len(body) > maxInternLen || st.skip > 0 {
+		if st.skip > 0 {
+			st.skip--
+		}
 		s, _ := jsonscan.String(raw)
-		return s // long: not worth sharing
+		return s // long or rarely repeated: not worth sharing
 	}
 	slot := &p.intern[maphash.Bytes(p.seed, body)&(internSlots-1)]
-	if *slot == string(body) {
+	hit := *slot == string(body)
+	if st.tries++; hit {
+		st.hits++
+	}
+	if st.tries == internProbe {
+		if st.hits < internProbe/8 {
+			st.skip = internPause
+		}
+		st.tries, st.hits = 0, 0
+	}
+	if hit {
 		p.last[f] = *slot
 		return *slot
 	}
@@ -159,6 +192,8 @@ func (p *Parser) Append(dst []event.Event, raw []byte) ([]event.Event, error) {
 }
 
 func (p *Parser) parse(raw []byte, ev *event.Event) error {
+	clear(p.pend) // left by a record that failed
+	p.pend = p.pend[:0]
 	var r record
 	*ev = event.Event{Format: Format, Cloud: "aws"}
 	it := jsonscan.NewMembers(raw)
@@ -251,19 +286,95 @@ func (p *Parser) parseLookup(r *record) (event.Event, error) {
 }
 
 func (p *Parser) build(r *record, ev *event.Event) error {
+	err := p.buildFields(r, ev)
+	if err == nil {
+		p.flush()
+	}
+	return err
+}
+
+// pendingStr is a string strTo left for flush to copy.
+type pendingStr struct {
+	dst  *string
+	body []byte // unescaped, in the record being parsed
+}
+
+// strTo sets *dst to str(f, raw). A string str would allocate without
+// sharing it (an event id, a field whose values rarely repeat) is left to
+// flush, which copies all of a record's into one allocation.
+func (p *Parser) strTo(f field, raw []byte, dst *string) {
+	if p.intern == nil || len(raw) < 2 || raw[0] != '"' {
+		*dst = jsonscan.Text(raw)
+		return
+	}
+	body := raw[1 : len(raw)-1]
+	if p.last[f] == string(body) {
+		*dst = p.last[f]
+		return
+	}
+	if st := &p.stats[f]; (len(body) > maxInternLen || st.skip > 0) && bytes.IndexByte(body, '\\') < 0 {
+		if st.skip > 0 {
+			st.skip--
+		}
+		p.pend = append(p.pend, pendingStr{dst, body})
+		return
+	}
+	*dst = p.str(f, raw)
+}
+
+// textTo is jsonscan.Text into *dst, left to flush for a plain string.
+func (p *Parser) textTo(raw []byte, dst *string) {
+	if p.intern != nil && len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 {
+		p.pend = append(p.pend, pendingStr{dst, raw[1 : len(raw)-1]})
+		return
+	}
+	*dst = jsonscan.Text(raw)
+}
+
+// flush copies the pending strings of a record into one string and points
+// each destination at its part.
+func (p *Parser) flush() {
+	switch len(p.pend) {
+	case 0:
+		return
+	case 1:
+		*p.pend[0].dst = string(p.pend[0].body)
+	default:
+		n := 0
+		for _, x := range p.pend {
+			n += len(x.body)
+		}
+		var b strings.Builder
+		b.Grow(n)
+		for _, x := range p.pend {
+			b.Write(x.body)
+		}
+		all, off := b.String(), 0
+		for _, x := range p.pend {
+			*x.dst = all[off : off+len(x.body)]
+			off += len(x.body)
+		}
+	}
+	clear(p.pend) // no references to the event or the record
+	p.pend = p.pend[:0]
+}
+
+func (p *Parser) buildFields(r *record, ev *event.Event) error {
 	source := p.str(fSource, r.eventSource)
 	name := p.str(fName, r.eventName)
-	eventType := jsonscan.Text(r.eventType)
+	// Compared in place: decoding eventType would allocate on every record.
+	insight := string(r.eventType) == `"AwsCloudTrailInsight"` ||
+		(bytes.IndexByte(r.eventType, '\\') >= 0 && jsonscan.Text(r.eventType) == "AwsCloudTrailInsight")
 	switch {
 	case source != "" && name != "":
-	case eventType == "AwsCloudTrailInsight" && r.insightDetails != nil:
+	case insight && r.insightDetails != nil:
 		source, name = insightCall(r.insightDetails)
-		ev.SetDetail("eventType", eventType)
+		ev.SetDetail("eventType", "AwsCloudTrailInsight")
 	default:
 		return fmt.Errorf("cloudtrail: %w: no eventSource/eventName", event.ErrUnrecognized)
 	}
 	ev.Service, ev.Action = source, name
-	ev.ID = jsonscan.Text(r.eventID)
+	p.textTo(r.eventID, &ev.ID)
 	if r.eventTime != nil {
 		ev.Time = p.time(r.eventTime)
 	} else if r.timestamp != nil {
@@ -272,7 +383,7 @@ func (p *Parser) build(r *record, ev *event.Event) error {
 	ev.Region = p.str(fRegion, r.awsRegion)
 	ev.Scope = p.str(fRecipient, r.recipientAccount)
 	ev.ErrorCode = p.str(fErrorCode, r.errorCode)
-	ev.Actor.SourceIP = p.str(fSourceIP, r.sourceIP)
+	p.strTo(fSourceIP, r.sourceIP, &ev.Actor.SourceIP)
 	ev.Actor.UserAgent = p.str(fUserAgent, r.userAgent)
 	if ev.Scope == "" {
 		ev.Scope = ev.Actor.Account
@@ -280,7 +391,7 @@ func (p *Parser) build(r *record, ev *event.Event) error {
 	if r.sharedEventID != nil {
 		ev.SetDetail("sharedEventID", jsonscan.Text(r.sharedEventID))
 	}
-	if eventType == "AwsCloudTrailInsight" {
+	if insight {
 		ev.Outcome = event.Success
 		ev.Class = event.Other
 		return nil
@@ -373,27 +484,28 @@ func insightCall(raw []byte) (source, name string) {
 // identity reads userIdentity in place (one scan).
 func (p *Parser) identity(it *jsonscan.Members, ev *event.Event) {
 	a := &ev.Actor
-	var arn, principalID, invokedBy string
+	var f identityRaw
+	var invokedBy string
 	var userName []byte // only a fallback for Raw: decoded when used
 	for it.Next() {
 		switch string(it.Key()) {
 		case "type":
-			a.Type = p.str(fType, it.Value())
+			f.typ = it.Value()
 		case "arn":
-			arn = p.str(fARN, it.Value())
+			f.arn = it.Value()
 		case "principalId":
-			principalID = p.str(fPrincipalID, it.Value())
+			f.pid = it.Value()
 		case "accountId":
-			a.Account = p.str(fAccount, it.Value())
+			f.acct = it.Value()
 		case "accessKeyId":
-			a.AccessKeyID = p.str(fAccessKey, it.Value())
+			p.strTo(fAccessKey, it.Value(), &a.AccessKeyID)
 		case "userName":
 			userName = it.Value()
 		case "invokedBy":
 			invokedBy = p.str(fInvokedBy, it.Value())
 		case "sessionContext":
 			if sub, ok := it.Enter(); ok {
-				p.sessionContext(&sub, ev)
+				p.sessionContext(&sub, ev, &f.issuer)
 				it.Leave(&sub)
 			}
 		case "onBehalfOf":
@@ -409,6 +521,9 @@ func (p *Parser) identity(it *jsonscan.Members, ev *event.Event) {
 			ev.SetDetail("identityProvider", jsonscan.Text(it.Value()))
 		}
 	}
+	id := p.identityStrings(&f)
+	a.Type, a.Account, a.SessionIssuer, a.SessionName = id.typ, id.acct, id.issuer, id.session
+	arn, principalID := id.arn, id.pid
 	a.ID = principalID
 	switch {
 	case arn != "":
@@ -425,21 +540,28 @@ func (p *Parser) identity(it *jsonscan.Members, ev *event.Event) {
 	if invokedBy != "" {
 		ev.SetDetail("invokedBy", invokedBy)
 	}
-	if i := strings.Index(arn, ":assumed-role/"); i >= 0 {
-		if j := strings.LastIndexByte(arn, '/'); j > i+len(":assumed-role/") {
-			a.SessionName = arn[j+1:]
-		}
-	}
 }
 
-func (p *Parser) sessionContext(it *jsonscan.Members, ev *event.Event) {
+// sessionName is the session part of an assumed-role ARN, "" otherwise.
+func sessionName(arn string) string {
+	if i := strings.Index(arn, ":assumed-role/"); i >= 0 {
+		if j := strings.LastIndexByte(arn, '/'); j > i+len(":assumed-role/") {
+			return arn[j+1:]
+		}
+	}
+	return ""
+}
+
+// sessionContext reads userIdentity.sessionContext in place; issuer gets
+// the raw sessionIssuer.arn.
+func (p *Parser) sessionContext(it *jsonscan.Members, ev *event.Event, issuer *[]byte) {
 	for it.Next() {
 		switch string(it.Key()) {
 		case "sessionIssuer":
 			if sub, ok := it.Enter(); ok {
 				for sub.Next() {
 					if string(sub.Key()) == "arn" {
-						ev.Actor.SessionIssuer = p.str(fIssuer, sub.Value())
+						*issuer = sub.Value()
 					}
 				}
 				it.Leave(&sub)

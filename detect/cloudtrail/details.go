@@ -153,6 +153,16 @@ type response struct {
 	} `json:"subject"`
 }
 
+// hasControl reports whether raw holds a byte below 0x20.
+func hasControl(raw []byte) bool {
+	for _, c := range raw {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
 func decodeOptional(raw []byte, v any) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil // null, absent, or (rarely) a string: nothing to extract
@@ -181,11 +191,32 @@ type detailScratch struct {
 func addDetails(ev *event.Event, name string, reqRaw, respRaw []byte, sc *detailScratch) error {
 	*sc = detailScratch{}
 	p, resp := &sc.p, &sc.resp
-	if err := decodeOptional(reqRaw, p); err != nil {
-		return fmt.Errorf("cloudtrail: decode requestParameters of %s: %w", name, err)
+	// Decode only what the switch below reads (a RunTask response lists
+	// every task started). On JSON the scanner has validated, decoding
+	// fails only with type errors, which are ignored, or on a raw control
+	// character in a string, which the scanner accepts: a part holding
+	// any control byte is still decoded, so that such a record stays
+	// malformed.
+	readsReq, readsResp := true, false
+	switch ev.Service {
+	case "sts.amazonaws.com", "eks-auth.amazonaws.com":
+		readsResp = true
+	case "ecs.amazonaws.com":
+		readsResp = name == "RegisterTaskDefinition"
+	case "iam.amazonaws.com", "identitystore.amazonaws.com", "sso-directory.amazonaws.com", "sso.amazonaws.com",
+		"eks.amazonaws.com", "lambda.amazonaws.com", "apprunner.amazonaws.com", "batch.amazonaws.com", "ssm.amazonaws.com":
+	default:
+		readsReq = false
 	}
-	if err := decodeOptional(respRaw, resp); err != nil {
-		return fmt.Errorf("cloudtrail: decode responseElements of %s: %w", name, err)
+	if readsReq || hasControl(reqRaw) {
+		if err := decodeOptional(reqRaw, p); err != nil {
+			return fmt.Errorf("cloudtrail: decode requestParameters of %s: %w", name, err)
+		}
+	}
+	if readsResp || hasControl(respRaw) {
+		if err := decodeOptional(respRaw, resp); err != nil {
+			return fmt.Errorf("cloudtrail: decode responseElements of %s: %w", name, err)
+		}
 	}
 	switch ev.Service {
 	case "iam.amazonaws.com":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -389,19 +390,44 @@ func contains(list []string, s string) bool {
 // (by graph name or raw identity) within lookback before the event.
 func (c *Context) RecentGrants(lookback time.Duration) []EventRef {
 	var out []EventRef
-	add := func(name string) {
-		for _, g := range c.en.grants[name] {
-			if d := c.e.Time.Sub(g.Time); d >= 0 && d <= lookback {
-				out = append(out, g)
+	c.recentGrants(lookback, func(g *EventRef) bool {
+		out = append(out, *g)
+		return true
+	})
+	return out
+}
+
+// HasRecentGrant reports whether RecentGrants would return any: the deploy
+// rules ask on every deploy and need the list only for an alert, and a
+// busy grantee's journal holds up to 100 refs.
+func (c *Context) HasRecentGrant(lookback time.Duration) bool {
+	found := false
+	c.recentGrants(lookback, func(*EventRef) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
+// recentGrants calls fn for each grant RecentGrants returns, in its order,
+// until fn returns false.
+func (c *Context) recentGrants(lookback time.Duration, fn func(*EventRef) bool) {
+	scan := func(name string) bool {
+		list := c.en.grants[name]
+		for i := range list {
+			if d := c.e.Time.Sub(list[i].Time); d >= 0 && d <= lookback && !fn(&list[i]) {
+				return false
 			}
 		}
+		return true
 	}
 	if c.hasNode {
 		c.res.nodeName(c.view)
-		add(c.res.lowerName)
+		if !scan(c.res.lowerName) {
+			return
+		}
 	}
-	add(c.res.lowerRaw)
-	return out
+	scan(c.res.lowerRaw)
 }
 
 // RecentAlerts returns alerts of rule already reported for an actor name
@@ -419,6 +445,17 @@ func (c *Context) RecentAlerts(rule, who string) []Alert {
 // Seen reports whether an alert with key was already reported: rules check
 // it before building an alert they would only drop.
 func (c *Context) Seen(key string) bool { return c.en.seenKey(key) }
+
+// duplicate is Seen for a rule that would otherwise return the alert: it
+// counts the duplicate as the engine would have on dropping it, so the
+// stats do not depend on where the check is made.
+func (c *Context) duplicate(key string) bool {
+	if c.en.seenKey(key) {
+		c.en.stats.Duplicates++
+		return true
+	}
+	return false
+}
 
 // Bounds of the engine's caches (see seen and deploy).
 const (
@@ -560,6 +597,9 @@ type viewState struct {
 	// with a different signature.
 	actors map[string]*resolvedActor
 	others map[actorSig]*resolvedActor
+	// slots is a direct-mapped cache in front of actors (see actorSlot):
+	// most events hit it with one pointer-equal signature compare.
+	slots [actorSlots]*resolvedActor
 }
 
 // maxResolvedActors bounds viewState.actors; the map is cleared when full.
@@ -621,8 +661,18 @@ func (en *Engine) resolve(v *graph.View, e *event.Event) *resolvedActor {
 	a := &e.Actor
 	sig := actorSig{cloud: e.Cloud, typ: a.Type, raw: a.Raw, account: a.Account, id: a.ID, issuer: a.SessionIssuer, canonical: a.CanonicalARN}
 	vs := en.state(v)
+	slot := &vs.slots[actorSlot(a.Raw)]
+	if r := *slot; r != nil && r.sig == sig {
+		r.sig = sig // see below
+		return r
+	}
 	first := vs.actors[a.Raw]
 	if first != nil && first.sig == sig {
+		// Equal values: keep this event's strings, which the parser's
+		// shared-string cache hands out again, so the next compare of
+		// this actor stops at the pointers.
+		first.sig = sig
+		*slot = first
 		return first
 	}
 	if first != nil {
@@ -643,6 +693,7 @@ func (en *Engine) resolve(v *graph.View, e *event.Event) *resolvedActor {
 	if len(vs.actors)+len(vs.others) >= maxResolvedActors {
 		clear(vs.actors)
 		clear(vs.others)
+		clear(vs.slots[:])
 		first = nil
 	}
 	if first == nil {
@@ -650,7 +701,30 @@ func (en *Engine) resolve(v *graph.View, e *event.Event) *resolvedActor {
 	} else {
 		vs.others[sig] = r
 	}
+	*slot = r
 	return r
+}
+
+// actorSlots is the size of viewState.slots (a power of two): several
+// times the few thousand actors of a busy stream, so that few collide.
+const actorSlots = 1 << actorSlotBits
+
+const actorSlotBits = 14
+
+// actorSlot picks raw's slot in viewState.slots from its length and last
+// bytes (where ARNs, emails and session names differ) without hashing the
+// whole string.
+func actorSlot(raw string) int {
+	h := uint64(len(raw))
+	if n := len(raw); n >= 8 {
+		h ^= uint64(raw[n-1]) | uint64(raw[n-2])<<8 | uint64(raw[n-3])<<16 | uint64(raw[n-4])<<24 |
+			uint64(raw[n-5])<<32 | uint64(raw[n-6])<<40 | uint64(raw[n-7])<<48 | uint64(raw[n-8])<<56
+	} else {
+		for i := 0; i < n; i++ {
+			h = h<<8 | uint64(raw[i])
+		}
+	}
+	return int((h * 0x9E3779B97F4A7C15) >> (64 - actorSlotBits))
 }
 
 // approved reports whether n is a member (direct or nested) of an approved
@@ -850,5 +924,5 @@ func (aw *actorWindow) count(s stamp, d int) {
 
 // bucket is a dedupe bucket: one alert per actor per span.
 func bucket(t time.Time, span time.Duration) string {
-	return fmt.Sprint(t.Truncate(span).Unix())
+	return strconv.FormatInt(t.Truncate(span).Unix(), 10)
 }

@@ -336,12 +336,24 @@ func (r *selfProbe) Observe(_ context.Context, c *Context, e *event.Event) ([]Al
 
 // ---- R04 ----
 
-type noPathDeploy struct{}
+// noPathDeploy keeps its Meta: building it allocates, and deploys ask for
+// it on every event.
+type noPathDeploy struct{ meta *Meta }
 
 // NewNoPathDeploy is R04 deploy.no_snapshot_path.
-func NewNoPathDeploy() Rule { return noPathDeploy{} }
+func NewNoPathDeploy() Rule {
+	m := noPathDeploy{}.buildMeta()
+	return noPathDeploy{meta: &m}
+}
 
-func (noPathDeploy) Meta() Meta {
+func (r noPathDeploy) Meta() Meta {
+	if r.meta != nil {
+		return *r.meta
+	}
+	return r.buildMeta()
+}
+
+func (noPathDeploy) buildMeta() Meta {
 	return Meta{ID: "R04", Name: "deploy.no_snapshot_path", Title: "Container deployed by a principal with no path to deploy", Severity: High,
 		Attack: []string{"T1610", "T1078.004"}, Params: map[string]string{},
 		Response: response("Inspect the deployed workload (image, command, role) and stop it if unexpected.",
@@ -373,7 +385,11 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 		return nil, nil
 	}
 	m := r.Meta()
+	key := m.ID + "|" + c.Key() + "|" + e.Action + "|" + bucket(e.Time, time.Hour)
 	if !c.hasNode {
+		if c.duplicate(key) {
+			return nil, nil
+		}
 		a := newAlert(m, Medium, c, e, fmt.Sprintf("deploy %s by %q, an identity the snapshot does not know", e.Action, e.Actor.Raw))
 		a.Labels = []string{"unresolved-actor"}
 		switch {
@@ -387,7 +403,7 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 				a.Labels = append(a.Labels, "account-not-collected")
 			}
 		}
-		a.Key = m.ID + "|" + c.Key() + "|" + e.Action + "|" + bucket(e.Time, time.Hour)
+		a.Key = key
 		return []Alert{a}, nil
 	}
 	via, path, err := c.DeployPath(deployScope(e))
@@ -397,8 +413,11 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 	if via == "direct" {
 		return nil, nil
 	}
-	if len(c.RecentGrants(24*time.Hour)) > 0 {
+	if c.HasRecentGrant(24 * time.Hour) {
 		return nil, nil // a grant in the stream explains it: R05 reports it
+	}
+	if c.duplicate(key) {
+		return nil, nil
 	}
 	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed (%s) but the snapshot gives it no path to deploy", c.Actor().Name, e.Action))
 	if via == "escalation" {
@@ -408,7 +427,7 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 	} else {
 		a.Labels = []string{"no-path"}
 	}
-	a.Key = m.ID + "|" + c.Key() + "|" + e.Action + "|" + bucket(e.Time, time.Hour)
+	a.Key = key
 	return []Alert{a}, nil
 }
 
@@ -418,13 +437,20 @@ func (r noPathDeploy) Observe(_ context.Context, c *Context, e *event.Event) ([]
 type FreshGrantParams struct{ Lookback time.Duration }
 
 type freshGrant struct {
-	p FreshGrantParams
+	p    FreshGrantParams
+	meta Meta
 }
 
 // NewFreshGrantDeploy is R05 deploy.after_fresh_grant.
-func NewFreshGrantDeploy(p FreshGrantParams) Rule { return &freshGrant{p: p} }
+func NewFreshGrantDeploy(p FreshGrantParams) Rule {
+	r := &freshGrant{p: p}
+	r.meta = r.buildMeta()
+	return r
+}
 
-func (r *freshGrant) Meta() Meta {
+func (r *freshGrant) Meta() Meta { return r.meta }
+
+func (r *freshGrant) buildMeta() Meta {
 	return Meta{ID: "R05", Name: "deploy.after_fresh_grant", Title: "Deployment shortly after gaining deploy rights", Severity: High,
 		Attack: []string{"T1098.003", "T1610"}, Params: map[string]string{"lookback": r.p.Lookback.String()},
 		Response: response("Review the grant (who granted it, through which group or policy) and revoke it if not approved.",
@@ -438,20 +464,31 @@ func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]A
 	if e.Class != event.Deploy || e.Outcome != event.Success || !c.hasNode {
 		return nil, nil
 	}
-	m := r.Meta()
-	recent := c.RecentGrants(r.p.Lookback)
+	hasRecent := c.HasRecentGrant(r.p.Lookback)
 	via, path, err := c.DeployPath(deployScope(e))
 	if err != nil {
 		return nil, err
 	}
-	before, _, err := c.DeployPathAt(e.Time.Add(-r.p.Lookback), deployScope(e))
-	if err != nil {
-		return nil, err
+	gainedInSnapshots := false
+	if via != "none" {
+		// Only a path now can have been gained: the view before (often
+		// an older snapshot set, rebuilt from the store) is not needed
+		// otherwise.
+		before, _, err := c.DeployPathAt(e.Time.Add(-r.p.Lookback), deployScope(e))
+		if err != nil {
+			return nil, err
+		}
+		gainedInSnapshots = before == "none"
 	}
-	gainedInSnapshots := via != "none" && before == "none"
-	if len(recent) == 0 && !gainedInSnapshots {
+	if !hasRecent && !gainedInSnapshots {
 		return nil, nil
 	}
+	m := r.Meta()
+	key := m.ID + "|" + c.Key() + "|" + bucket(e.Time, time.Hour)
+	if c.duplicate(key) {
+		return nil, nil
+	}
+	recent := c.RecentGrants(r.p.Lookback)
 	a := newAlert(m, m.Severity, c, e, fmt.Sprintf("%s deployed (%s) within %s of gaining deploy rights", c.Actor().Name, e.Action, r.p.Lookback))
 	a.EvidencePath = path
 	if len(recent) > 0 {
@@ -461,7 +498,7 @@ func (r *freshGrant) Observe(_ context.Context, c *Context, e *event.Event) ([]A
 	if gainedInSnapshots {
 		a.Labels = append(a.Labels, "gained-between-snapshots")
 	}
-	a.Key = m.ID + "|" + c.Key() + "|" + bucket(e.Time, time.Hour)
+	a.Key = key
 	return []Alert{a}, nil
 }
 
