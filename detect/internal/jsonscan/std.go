@@ -54,7 +54,7 @@ func AppendStdString(dst, raw []byte) ([]byte, bool) {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				r, ok := stdHex4(s, i+2)
+				r, ok := hex4(s, i+2)
 				if !ok {
 					return dst, false
 				}
@@ -62,7 +62,7 @@ func AppendStdString(dst, raw []byte) ([]byte, bool) {
 				if utf16.IsSurrogate(r) {
 					// A pair is consumed only when it decodes (encoding/json).
 					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						if r2, ok := stdHex4(s, i+2); ok {
+						if r2, ok := hex4(s, i+2); ok {
 							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 								dst = utf8.AppendRune(dst, d)
 								i += 6
@@ -93,27 +93,4 @@ func AppendStdString(dst, raw []byte) ([]byte, bool) {
 		}
 	}
 	return dst, true
-}
-
-// stdHex4 reads the 4 hex digits of a \u escape at s[i:]. (Kept apart from
-// scan.go's helpers, which are tuned separately.)
-func stdHex4(s []byte, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
