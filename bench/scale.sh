@@ -6,6 +6,9 @@
 # at ~1% churn, then measures a cold view load, who-can deploy and path in a
 # child process. Output: bench/out/scale-USERS.txt (the test's log and GNU
 # time of the writer process). See docs/performance.md.
+# PGPEER=1 then loads the same store's latest graph into a throwaway
+# PostgreSQL (bench/pgpeer/pgpeer.sh, RUNS=3 LOAD_RUNS=1 unless set) and
+# appends the permgraph/PostgreSQL load and who-can rows to the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${USERS:-500000}
@@ -26,5 +29,11 @@ if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -v); fi
 } >"$OUT"
 (cd graph && PERMGRAPH_SCALE_SHAPE=target PERMGRAPH_SCALE_USERS=$USERS PERMGRAPH_SCALE_SNAPSHOTS=$SNAPSHOTS \
 	PERMGRAPH_SCALE_DIR="$DIR/db" "${TIME[@]}" "$DIR/graph.test" -test.run '^TestScale$' -test.v -test.timeout 4h) >>"$OUT" 2>&1
+if [ "${PGPEER:-0}" = 1 ]; then
+	go build -o "$DIR/permgraph" ./cmd/permgraph
+	echo "# pgpeer on the same store" >>"$OUT"
+	RUNS=${RUNS:-3} LOAD_RUNS=${LOAD_RUNS:-1} bash bench/pgpeer/pgpeer.sh --db "$DIR/db" --permgraph "$DIR/permgraph" 2>&1 |
+		sed 's/^/pgpeer: /' >>"$OUT"
+fi
 echo "# load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"
-grep -E 'scale|Elapsed|Maximum resident|User time|System time|^#' "$OUT"
+grep -E 'scale|Elapsed|Maximum resident|User time|System time|^#|^pgpeer: [a-z_]+=' "$OUT"
