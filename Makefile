@@ -27,6 +27,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzImportGAAD$$' -fuzztime $(FUZZTIME) ./collectors/awsiam/
 	$(GO) test -run '^$$' -fuzz '^FuzzImportOrg$$' -fuzztime $(FUZZTIME) ./collectors/awsorg/
 	$(GO) test -run '^$$' -fuzz '^FuzzEntraPage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./collectors/entra/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastDecoder$$' -fuzztime $(FUZZTIME) ./collectors/entra/
 	$(GO) test -run '^$$' -fuzz '^FuzzAzureRBACFile$$' -fuzztime $(FUZZTIME) ./collectors/azurerbac/
 	$(GO) test -run '^$$' -fuzz '^FuzzAzureMatch$$' -fuzztime $(FUZZTIME) ./policy/azure/
 	$(GO) test -run '^$$' -fuzz '^FuzzWorkspacePage$$' -fuzztime $(FUZZTIME) ./collectors/workspace/

@@ -130,55 +130,136 @@ func (b *builder) tenant(id, name string) error {
 	return b.addNode(graph.Node{ID: tenantID(id), Kind: graph.NodeScope, Name: name, Attrs: map[string]string{"type": "tenant"}})
 }
 
+// userRec is what the mapping takes from a user object. The live run and
+// the kiota replay fill it from the SDK model (userOf), the fast replay
+// straight from the page (decode.go), so both share one mapping.
+type userRec struct {
+	id, displayName, upn, mail, userType string
+	enabled                              optBool
+	// created and lastSignIn are zero when absent (the mapping skips zero
+	// times either way).
+	created, lastSignIn time.Time
+	otherMails          []string
+}
+
+// optBool is a nullable JSON boolean without a pointer.
+type optBool uint8
+
+const (
+	boolAbsent optBool = iota
+	boolFalse
+	boolTrue
+)
+
+func optBoolOf(p *bool) optBool {
+	switch {
+	case p == nil:
+		return boolAbsent
+	case *p:
+		return boolTrue
+	}
+	return boolFalse
+}
+
+func optBoolAttr(attrs map[string]string, key string, v optBool) {
+	if v != boolAbsent {
+		attrs[key] = strconv.FormatBool(v == boolTrue)
+	}
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func userOf(u models.Userable) userRec {
+	r := userRec{
+		id: str(u.GetId()), displayName: str(u.GetDisplayName()), upn: str(u.GetUserPrincipalName()),
+		mail: str(u.GetMail()), userType: str(u.GetUserType()), enabled: optBoolOf(u.GetAccountEnabled()),
+		created: timeOf(u.GetCreatedDateTime()), otherMails: u.GetOtherMails(),
+	}
+	if s := u.GetSignInActivity(); s != nil {
+		r.lastSignIn = timeOf(s.GetLastSignInDateTime())
+	}
+	return r
+}
+
 func (b *builder) user(u models.Userable) error {
-	id := str(u.GetId())
+	r := userOf(u)
+	return b.addUser(&r)
+}
+
+func (b *builder) addUser(u *userRec) error {
+	id := u.id
 	if id == "" {
 		return fmt.Errorf("entra: user without id")
 	}
-	upn := str(u.GetUserPrincipalName())
-	userType := str(u.GetUserType())
+	upn := u.upn
+	userType := u.userType
 	attrs := map[string]string{
 		"external": strconv.FormatBool(strings.EqualFold(userType, "Guest") || strings.Contains(strings.ToUpper(upn), "#EXT#")),
 	}
 	setIf(attrs, "upn", upn)
-	setIf(attrs, "mail", str(u.GetMail()))
+	setIf(attrs, "mail", u.mail)
 	setIf(attrs, "user_type", userType)
-	boolAttr(attrs, "enabled", u.GetAccountEnabled())
-	timeAttr(attrs, "created", u.GetCreatedDateTime())
-	if s := u.GetSignInActivity(); s != nil {
-		timeAttr(attrs, "last_sign_in", s.GetLastSignInDateTime())
-	}
-	if om := u.GetOtherMails(); len(om) > 0 {
+	optBoolAttr(attrs, "enabled", u.enabled)
+	timeAttr(attrs, "created", &u.created)
+	timeAttr(attrs, "last_sign_in", &u.lastSignIn)
+	if om := u.otherMails; len(om) > 0 {
 		attrs["other_mails"] = jsonList(om)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.kinds[id] = userID(id)
 	b.counts.Users++
-	return b.addNode(graph.Node{ID: userID(id), Kind: graph.NodeUser, Name: str(u.GetDisplayName()), Email: strings.ToLower(upn), Attrs: attrs})
+	return b.addNode(graph.Node{ID: userID(id), Kind: graph.NodeUser, Name: u.displayName, Email: strings.ToLower(upn), Attrs: attrs})
+}
+
+// groupRec is what the mapping takes from a group object (see userRec).
+type groupRec struct {
+	id, displayName, mail, membershipRule string
+	securityEnabled, mailEnabled          optBool
+	roleAssignable                        optBool
+	groupTypes                            []string
+}
+
+func groupOf(g models.Groupable) groupRec {
+	return groupRec{
+		id: str(g.GetId()), displayName: str(g.GetDisplayName()), mail: str(g.GetMail()),
+		membershipRule: str(g.GetMembershipRule()), securityEnabled: optBoolOf(g.GetSecurityEnabled()),
+		mailEnabled: optBoolOf(g.GetMailEnabled()), roleAssignable: optBoolOf(g.GetIsAssignableToRole()),
+		groupTypes: g.GetGroupTypes(),
+	}
 }
 
 func (b *builder) group(g models.Groupable) error {
-	id := str(g.GetId())
+	r := groupOf(g)
+	return b.addGroup(&r)
+}
+
+func (b *builder) addGroup(g *groupRec) error {
+	id := g.id
 	if id == "" {
 		return fmt.Errorf("entra: group without id")
 	}
-	types := g.GetGroupTypes()
+	types := g.groupTypes
 	dynamic := false
 	for _, t := range types {
 		dynamic = dynamic || strings.EqualFold(t, "DynamicMembership")
 	}
 	attrs := map[string]string{"group_types": jsonList(types), "dynamic": strconv.FormatBool(dynamic)}
-	boolAttr(attrs, "security_enabled", g.GetSecurityEnabled())
-	boolAttr(attrs, "mail_enabled", g.GetMailEnabled())
+	optBoolAttr(attrs, "security_enabled", g.securityEnabled)
+	optBoolAttr(attrs, "mail_enabled", g.mailEnabled)
 	// isAssignableToRole is null for groups created without it: false.
-	attrs["role_assignable"] = strconv.FormatBool(g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole())
-	setIf(attrs, "membership_rule", str(g.GetMembershipRule()))
+	attrs["role_assignable"] = strconv.FormatBool(g.roleAssignable == boolTrue)
+	setIf(attrs, "membership_rule", g.membershipRule)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.kinds[id] = groupID(id)
 	b.counts.Groups++
-	return b.addNode(graph.Node{ID: groupID(id), Kind: graph.NodeGroup, Name: str(g.GetDisplayName()), Email: str(g.GetMail()), Attrs: attrs})
+	return b.addNode(graph.Node{ID: groupID(id), Kind: graph.NodeGroup, Name: g.displayName, Email: g.mail, Attrs: attrs})
 }
 
 func (b *builder) servicePrincipal(s models.ServicePrincipalable) error {
@@ -255,27 +336,62 @@ func (b *builder) roleDefinition(d models.UnifiedRoleDefinitionable) error {
 	return b.addNode(graph.Node{ID: roleID(tmpl), Kind: graph.NodeRoleDefinition, Name: str(d.GetDisplayName()), Attrs: attrs})
 }
 
+// objType is the type of a directory object as far as the graph cares.
+type objType uint8
+
+const (
+	objOther objType = iota // devices, org contacts, untyped objects
+	objUser
+	objGroup
+	objSP
+)
+
+// objRec is a typed directory object (a members/owners entry or an
+// $expand): its type and id.
+type objRec struct {
+	typ objType
+	id  string
+}
+
+// objOf types an SDK directory object by its Go type, which kiota chose
+// from @odata.type.
+func objOf(o models.DirectoryObjectable) objRec {
+	r := objRec{id: str(o.GetId())}
+	switch o.(type) {
+	case *models.User:
+		r.typ = objUser
+	case *models.Group:
+		r.typ = objGroup
+	case *models.ServicePrincipal:
+		r.typ = objSP
+	}
+	return r
+}
+
 // principalOf returns the graph id of a typed directory object (from a
 // members/owners page or an $expand), "" for types that hold no permissions
 // here (devices, org contacts).
-func principalOf(o models.DirectoryObjectable) string {
-	id := str(o.GetId())
-	if id == "" {
+func principalOf(o objRec) string {
+	if o.id == "" {
 		return ""
 	}
-	switch o.(type) {
-	case *models.User:
-		return userID(id)
-	case *models.Group:
-		return groupID(id)
-	case *models.ServicePrincipal:
-		return spID(id)
+	switch o.typ {
+	case objUser:
+		return userID(o.id)
+	case objGroup:
+		return groupID(o.id)
+	case objSP:
+		return spID(o.id)
 	}
 	return ""
 }
 
 // member writes member -> group (direct membership).
 func (b *builder) member(group string, o models.DirectoryObjectable) error {
+	return b.addMember(group, objOf(o))
+}
+
+func (b *builder) addMember(group string, o objRec) error {
 	from := principalOf(o)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -291,6 +407,10 @@ func (b *builder) member(group string, o models.DirectoryObjectable) error {
 // owner writes owner -> target; coll is the Graph collection of the target
 // ("groups", "servicePrincipals", "applications").
 func (b *builder) owner(coll, target string, o models.DirectoryObjectable) error {
+	return b.addOwner(coll, target, objOf(o))
+}
+
+func (b *builder) addOwner(coll, target string, o objRec) error {
 	from := principalOf(o)
 	var to string
 	switch coll {
@@ -319,7 +439,7 @@ func (b *builder) owner(coll, target string, o models.DirectoryObjectable) error
 func (b *builder) roleAssignment(id, principalID string, principal models.DirectoryObjectable, roleDef, scope string, eligible bool) {
 	p := ""
 	if principal != nil {
-		p = principalOf(principal)
+		p = principalOf(objOf(principal))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

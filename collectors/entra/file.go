@@ -13,18 +13,54 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"permgraph/collectors/internal/rawcapture"
+	"permgraph/collectors/internal/rawscan"
 	"permgraph/graph"
 )
 
 // File replays a raw capture (Options.SaveRawDir of a live run, file
 // graph.jsonl) without credentials. Pages are dispatched on their URL path,
-// query ignored, and decoded into the same SDK models Live gets, so the
-// graph is the one the live run wrote.
+// query ignored, and mapped by the same builder Live uses, so the graph is
+// the one the live run wrote. The bulk pages (users, groups, members,
+// owners) are read by pageDecoder straight into the builder's records;
+// every other page, and any bulk page of a shape pageDecoder does not
+// take, is decoded into the SDK models Live gets.
 type File struct {
 	dir string
 	o   Options
 	// Counts is filled in by Collect.
 	Counts Counts
+	// kiotaOnly replays as File did before pageDecoder (every line read
+	// by rawcapture with encoding/json, every page decoded by kiota):
+	// tests compare the two.
+	kiotaOnly bool
+}
+
+// capturePage is one captured response. body is valid only during the
+// callback (rawscan reuses its buffer).
+type capturePage struct {
+	url, path, file string
+	line, status    int
+	body            []byte
+}
+
+// where names the page in errors as rawcapture.Page.Where does.
+func (p *capturePage) where() string { return fmt.Sprintf("%s:%d (%s)", p.file, p.line, p.path) }
+
+// each streams the capture's pages: rawscan validates and cuts each line
+// in one pass (rawcapture.Each's pages, order and errors, without
+// encoding/json), rawcapture.Each itself for kiotaOnly.
+func (f *File) each(ctx context.Context, file string, fn func(*capturePage) error) error {
+	var cp capturePage
+	if f.kiotaOnly {
+		return rawcapture.Each(ctx, file, func(p rawcapture.Page) error {
+			cp = capturePage{url: p.URL, path: p.Path(), file: p.File, line: p.Line, status: p.Status, body: p.Body}
+			return fn(&cp)
+		})
+	}
+	return rawscan.Each(ctx, file, func(p *rawscan.Page) error {
+		cp = capturePage{url: p.URL, path: p.Path, file: p.File, line: p.Line, status: p.Status, body: p.Body}
+		return fn(&cp)
+	})
 }
 
 // NewFile returns a collector for the capture in dir. Of o, only Tenant,
@@ -46,9 +82,13 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 	if err := b.tenant(tenant, name); err != nil {
 		return err
 	}
-	err = rawcapture.Each(ctx, file, func(p rawcapture.Page) error {
-		if err := replayPage(b, p); err != nil {
-			return fmt.Errorf("entra: raw capture %s: %w", p.Where(), err)
+	var pd *pageDecoder
+	if !f.kiotaOnly {
+		pd = &pageDecoder{}
+	}
+	err = f.each(ctx, file, func(p *capturePage) error {
+		if err := replayPage(b, pd, p); err != nil {
+			return fmt.Errorf("entra: raw capture %s: %w", p.where(), err)
 		}
 		return nil
 	})
@@ -67,13 +107,13 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 func (f *File) tenant(ctx context.Context, file string) (string, string, error) {
 	var id, name string
 	errFound := errors.New("found")
-	err := rawcapture.Each(ctx, file, func(p rawcapture.Page) error {
-		if k, _ := classify(p.Path()); k != pageOrganization || p.Status != http.StatusOK {
+	err := f.each(ctx, file, func(p *capturePage) error {
+		if k, _ := classify(p.path); k != pageOrganization || p.status != http.StatusOK {
 			return nil
 		}
-		pg, err := parsePage(pageOrganization, p.Body)
+		pg, err := parsePage(pageOrganization, p.body)
 		if err != nil {
-			return fmt.Errorf("entra: raw capture %s: %w", p.Where(), err)
+			return fmt.Errorf("entra: raw capture %s: %w", p.where(), err)
 		}
 		for _, it := range pg.items {
 			if o, ok := it.(models.Organizationable); ok && str(o.GetId()) != "" {
@@ -98,31 +138,36 @@ func (f *File) tenant(ctx context.Context, file string) (string, string, error) 
 	return id, name, nil
 }
 
-// replayPage applies one captured response the way Live handled it.
-func replayPage(b *builder, p rawcapture.Page) error {
-	k, owner := classify(p.Path())
+// replayPage applies one captured response the way Live handled it. The
+// bulk pages go through pd when it is set and takes them, the rest
+// through kiota.
+func replayPage(b *builder, pd *pageDecoder, p *capturePage) error {
+	k, owner := classify(p.path)
 	if k == pageUnknown {
-		return fmt.Errorf("unexpected Graph path %s (not written by the entra collector)", p.Path())
+		return fmt.Errorf("unexpected Graph path %s (not written by the entra collector)", p.path)
 	}
 	switch {
-	case p.Status >= 200 && p.Status < 300:
-		pg, err := parsePage(k, p.Body)
+	case p.status >= 200 && p.status < 300:
+		if pd != nil && fastKind(k) && pd.decode(k, p.body) {
+			return pd.apply(b, k, owner)
+		}
+		pg, err := parsePage(k, p.body)
 		if err != nil {
 			return err
 		}
 		return b.apply(k, owner, pg)
-	case transient(p.Status):
+	case transient(p.status):
 		return nil // a throttled attempt; the retry follows in the capture
 	}
-	what := describeStatus(p.Status, errorPage(p.Body))
+	what := describeStatus(p.status, errorPage(p.body))
 	switch {
-	case k == pageUsers && p.Status == http.StatusForbidden && strings.Contains(rawQuery(p.URL), "signInActivity"):
+	case k == pageUsers && p.status == http.StatusForbidden && strings.Contains(rawQuery(p.url), "signInActivity"):
 		b.warn(warnSignIn)
 		return nil
-	case k == pageRoleEligibility && (p.Status == http.StatusForbidden || p.Status == http.StatusBadRequest):
+	case k == pageRoleEligibility && (p.status == http.StatusForbidden || p.status == http.StatusBadRequest):
 		b.warn(warnPIM(what))
 		return nil
-	case denied(p.Status):
+	case denied(p.status):
 		switch k {
 		case pageGroupMembers:
 			b.warn(warnObject("group", owner, "members", what))

@@ -131,7 +131,7 @@ func parsePage(k pageKind, body []byte) (parsed, error) {
 	}
 	v, err := node.GetObjectValue(f)
 	if err != nil {
-		return parsed{}, fmt.Errorf("decode page: %w", err)
+		return parsed{}, pageError(k, body, err)
 	}
 	if v == nil {
 		return parsed{}, errors.New("decode page: empty")
