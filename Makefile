@@ -12,6 +12,9 @@ build:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
+	# Every benchmark once (issue 10: they must keep compiling and running;
+	# timings are not asserted).
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 demo:
 	$(GO) run ./cmd/permgraph demo
