@@ -241,7 +241,7 @@ func (d *deriver) escalation(h holder, kind graph.EdgeKind, to, what string) err
 	if h.conditional {
 		e.Conditional, e.Condition = true, h.condition
 		if h.condition == pimCondition {
-			e.Attrs = map[string]string{"eligible": "true"}
+			e.Attrs = d.eligible
 		}
 	}
 	return d.addEdge(e)

@@ -1,0 +1,43 @@
+package graph
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Edges may share one attribute map (policy/azure gives every PIM-eligible
+// escalation edge the same one): merging into one edge must leave the map,
+// and so every other edge, as it was.
+func TestAddEdgeMergeCopiesSharedAttrs(t *testing.T) {
+	shared := map[string]string{"eligible": "true"}
+	g := NewSourceGraph("azure:t")
+	for _, to := range []string{"azure:g1", "azure:g2"} {
+		if err := g.AddEdge(Edge{From: "azure:u", Kind: EdgeCanAddMember, To: to, Attrs: shared, Evidence: []Evidence{{Source: "a"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Same key again: an equal attribute changes nothing, a new one merges.
+	for _, attrs := range []map[string]string{{"eligible": "true"}, {"scope": "/"}} {
+		if err := g.AddEdge(Edge{From: "azure:u", Kind: EdgeCanAddMember, To: "azure:g1", Attrs: attrs, Evidence: []Evidence{{Source: "b"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := cmp.Diff(map[string]string{"eligible": "true"}, shared); d != "" {
+		t.Errorf("the shared map was written (-want +got):\n%s", d)
+	}
+	got := map[string]map[string]string{}
+	for k, e := range g.Edges {
+		got[k.To] = e.Attrs
+	}
+	want := map[string]map[string]string{
+		"azure:g1": {"eligible": "true", "scope": "/"},
+		"azure:g2": {"eligible": "true"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("edge attributes (-want +got):\n%s", d)
+	}
+	if n := len(g.Edges[EdgeKey{From: "azure:u", Kind: EdgeCanAddMember, To: "azure:g1"}].Evidence); n != 3 {
+		t.Errorf("merged evidence: %d entries, want 3", n)
+	}
+}
