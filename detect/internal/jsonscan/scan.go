@@ -672,52 +672,53 @@ func appendUnquoted(dst, s []byte) ([]byte, bool) {
 			i += j
 			continue
 		}
-		if i+1 >= len(s) {
-			return dst, false
-		}
-		switch s[i+1] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i+1])
-			i += 2
-		case 'b':
-			dst = append(dst, '\b')
-			i += 2
-		case 'f':
-			dst = append(dst, '\f')
-			i += 2
-		case 'n':
-			dst = append(dst, '\n')
-			i += 2
-		case 'r':
-			dst = append(dst, '\r')
-			i += 2
-		case 't':
-			dst = append(dst, '\t')
-			i += 2
-		case 'u':
-			r, ok := hex4(s, i+2)
-			if !ok {
-				return dst, false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					if r2, ok := hex4(s, i+2); ok {
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							dst = utf8.AppendRune(dst, d)
-							i += 6
-							continue
-						}
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
+		var ok bool
+		if dst, i, ok = appendEscape(dst, s, i); !ok {
 			return dst, false
 		}
 	}
 	return dst, true
+}
+
+// appendEscape decodes the escape at s[i] (a backslash) as encoding/json
+// does, appends it and returns the index after it: a surrogate pair is
+// consumed only when it decodes, else U+FFFD stands for the first half.
+func appendEscape(dst, s []byte, i int) ([]byte, int, bool) {
+	if i+1 >= len(s) {
+		return dst, i, false
+	}
+	switch s[i+1] {
+	case '"', '\\', '/':
+		return append(dst, s[i+1]), i + 2, true
+	case 'b':
+		return append(dst, '\b'), i + 2, true
+	case 'f':
+		return append(dst, '\f'), i + 2, true
+	case 'n':
+		return append(dst, '\n'), i + 2, true
+	case 'r':
+		return append(dst, '\r'), i + 2, true
+	case 't':
+		return append(dst, '\t'), i + 2, true
+	case 'u':
+		r, ok := hex4(s, i+2)
+		if !ok {
+			return dst, i, false
+		}
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				if r2, ok := hex4(s, i+2); ok {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						return utf8.AppendRune(dst, d), i + 6, true
+					}
+				}
+			}
+			r = utf8.RuneError
+		}
+		return utf8.AppendRune(dst, r), i, true
+	}
+	return dst, i, false
 }
 
 func hex4(s []byte, i int) (rune, bool) {

@@ -2,7 +2,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -37,47 +36,10 @@ func AppendStdString(dst, raw []byte) ([]byte, bool) {
 		c := s[i]
 		switch {
 		case c == '\\':
-			if i+1 >= len(s) {
+			var ok bool
+			if dst, i, ok = appendEscape(dst, s, i); !ok {
 				return dst, false
 			}
-			switch s[i+1] {
-			case '"', '\\', '/':
-				dst = append(dst, s[i+1])
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r, ok := hex4(s, i+2)
-				if !ok {
-					return dst, false
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					// A pair is consumed only when it decodes (encoding/json).
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						if r2, ok := hex4(s, i+2); ok {
-							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-								dst = utf8.AppendRune(dst, d)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default:
-				return dst, false
-			}
-			i += 2
 		case c < utf8.RuneSelf:
 			// Copy the ASCII run up to the next escape or non-ASCII byte.
 			j := i + 1
