@@ -185,6 +185,10 @@ func CheapestCut(v *graph.View, actor graph.NodeID, targets []graph.NodeID, o Cu
 	var cands []Cut
 	single := map[graph.EdgeID]int{} // edge -> weight
 	for _, e := range H {
+		if structural(v, e) {
+			single[e] = -1
+			continue
+		}
 		bl := loss([]graph.EdgeID{e})
 		w := 0
 		for _, l := range bl {
@@ -262,6 +266,15 @@ func cutKey(c Cut) string {
 		sb.WriteString(h.From + "|" + h.Edge + "|" + h.To + ";")
 	}
 	return sb.String()
+}
+
+// structural reports whether e leaves a scope node: a tenant or a derived
+// set such as "every group that is not role-assignable" standing for every
+// group a tenant-wide role reaches. No one revokes such an edge; the cut
+// belongs on the edge into the scope (the role assignment).
+func structural(v *graph.View, e graph.EdgeID) bool {
+	from, _, _, _ := v.EdgeEnds(e)
+	return v.NodeKind(from) == graph.NodeScope
 }
 
 // countable says whether n's loss counts in a blast radius: principals that
@@ -364,12 +377,16 @@ func minCut(v *graph.View, src graph.NodeID, targets []graph.NodeID, H []graph.E
 		node(t)
 	}
 	scale := int64(len(H) + 1)
+	const inf = int64(1) << 60
 	for _, e := range H {
 		from, to, _, _ := v.EdgeEnds(e)
-		add(node(from), node(to), int64(weight[e])*scale+1, e, true)
+		c := int64(weight[e])*scale + 1
+		if weight[e] < 0 { // structural: never cut
+			c = inf
+		}
+		add(node(from), node(to), c, e, true)
 	}
 	sink := len(idx)
-	const inf = int64(1) << 60
 	for _, t := range targets {
 		add(node(t), sink, inf, 0, false)
 	}

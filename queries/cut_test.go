@@ -30,6 +30,8 @@ func cutGraph(t *testing.T, edges []string) *graph.View {
 			n.Kind = graph.NodeGroup
 		case strings.HasPrefix(id, "r:"):
 			n.Kind = graph.NodeRole
+		case strings.HasPrefix(id, "s:"):
+			n.Kind = graph.NodeScope
 		default:
 			n.Kind = graph.NodeUser
 		}
@@ -243,5 +245,29 @@ func TestCheapestCutBlastRadius(t *testing.T) {
 	}
 	if _, err := CheapestCut(v, c, []graph.NodeID{a}, CutOptions{}); err == nil {
 		t.Error("want an error when the actor reaches no target")
+	}
+}
+
+// TestCheapestCutSkipsStructuralEdges: edges out of a scope node (a tenant,
+// or policy/azure's "every group that is not role-assignable") are not
+// something one revokes; the cut goes on the role holder's edge into it.
+func TestCheapestCutSkipsStructuralEdges(t *testing.T) {
+	v := cutGraph(t, []string{"eve CanAddMember s:groups", "bob CanAddMember s:groups", "s:groups CanAddMember g:a",
+		"g:a Can cap"})
+	a, _ := v.Lookup("eve")
+	c, _ := v.Lookup("cap")
+	res, err := CheapestCut(v, a, []graph.NodeID{c}, CutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cuts) == 0 || len(res.Cuts[0].Edges) != 1 || res.Cuts[0].Edges[0].From != "eve" || len(res.Cuts[0].BlastRadius) != 0 {
+		t.Fatalf("cheapest: %+v, want eve -> s:groups alone", res.Cuts)
+	}
+	for _, cut := range res.Cuts {
+		for _, e := range cut.Edges {
+			if e.From == "s:groups" {
+				t.Errorf("cut %+v removes an edge out of the set node", cut)
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -382,6 +383,26 @@ func memberFlags(node graph.Node, at time.Time, dormantDays int) (flags []string
 	return flags, lastSignIn
 }
 
+// addersVia is n itself, or, when n is a tenant-wide set (policy/azure:
+// "every group that is not role-assignable"), whoever reaches that set:
+// the report names the administrators, not the set.
+func addersVia(v *graph.View, n graph.NodeID, seen map[graph.NodeID]bool) []Ref {
+	if v.NodeKind(n) != graph.NodeScope {
+		return []Ref{refOf(v, n)}
+	}
+	if seen[n] {
+		return nil
+	}
+	seen[n] = true
+	var out []Ref
+	for _, e := range v.In(n) {
+		if from, _, k, _ := v.EdgeEnds(e); k == graph.EdgeCanAddMember {
+			out = append(out, addersVia(v, from, seen)...)
+		}
+	}
+	return out
+}
+
 // buildGroups lists the deploy-capable groups with owners and (nested)
 // members, and the risky members among them.
 func (r *Report) buildGroups(v *graph.View) {
@@ -403,7 +424,7 @@ func (r *Report) buildGroups(v *graph.View) {
 			case k == graph.EdgeOwns:
 				g.Owners = append(g.Owners, refOf(v, from))
 			case k == graph.EdgeCanAddMember:
-				g.CanAddMembers = append(g.CanAddMembers, refOf(v, from))
+				g.CanAddMembers = append(g.CanAddMembers, addersVia(v, from, map[graph.NodeID]bool{})...)
 			case k == graph.EdgeMemberOf && v.Edge(e).Attrs["role"] == "OWNER":
 				g.Owners = append(g.Owners, refOf(v, from))
 			}
@@ -411,6 +432,7 @@ func (r *Report) buildGroups(v *graph.View) {
 		g.Members = members(v, gid, r.At, r.DormantDays)
 		sortRefs(g.Owners)
 		sortRefs(g.CanAddMembers)
+		g.CanAddMembers = slices.CompactFunc(g.CanAddMembers, func(a, b Ref) bool { return a.ID == b.ID })
 		for _, m := range g.Members {
 			if len(m.Flags) == 0 {
 				continue

@@ -352,7 +352,9 @@ func revoke(v *graph.View, h queries.Hop) []Command {
 		return []Command{command(why, lit("az ad group member remove"), lit("--group"), val(strings.TrimPrefix(h.To, "entra:group:")), lit("--member-id"), val(entraOID(h.From)))}
 	case h.Edge == "MemberOf" && strings.HasPrefix(h.To, "gws:group:"):
 		return []Command{command(why, lit("gcloud identity groups memberships delete"), lit("--group-email"), val(email(v, h.To)), lit("--member-email"), val(email(v, h.From)))}
-	case h.Edge == "CanAddMember" && strings.HasPrefix(h.To, "entra:group:"):
+	case fromScope(v, h.From):
+		return []Command{manual(why, "structure, not a grant: "+fmt.Sprintf("%q", nameOr(h.FromName, h.From))+" stands for every object a tenant-wide role reaches; revoke the role assignment on the hop before it")}
+	case h.Edge == "CanAddMember" && strings.HasPrefix(h.To, "entra:group:") && ownedVia(h):
 		return []Command{command(why+" (group ownership)", lit("az ad group owner remove"), lit("--group"), val(strings.TrimPrefix(h.To, "entra:group:")), lit("--owner-object-id"), val(entraOID(h.From)))}
 	case h.Edge == "CanAddMember" && strings.HasPrefix(h.To, "gws:group:"):
 		return []Command{command(why+" (group ownership or manager role)", lit("gcloud identity groups memberships modify-membership-roles"), lit("--group-email"), val(email(v, h.To)), lit("--member-email"), val(email(v, h.From)), lit("--remove-roles=OWNER,MANAGER"))}
@@ -374,6 +376,24 @@ func revoke(v *graph.View, h queries.Hop) []Command {
 		out = append(out, manual(why, "no evidence recorded on this edge: review it with `permgraph path`"))
 	}
 	return out
+}
+
+// fromScope reports whether id is a scope node (a tenant or a derived
+// tenant-wide set): edges out of it are structure.
+func fromScope(v *graph.View, id string) bool {
+	n, ok := v.Lookup(id)
+	return ok && v.NodeKind(n) == graph.NodeScope
+}
+
+// ownedVia reports whether an Entra CanAddMember hop comes from group
+// ownership (a role scoped to the group is revoked through its assignment).
+func ownedVia(h queries.Hop) bool {
+	for _, ev := range h.Evidence {
+		if ev.Statement == "owner" || strings.HasSuffix(ev.Source, "/owners") {
+			return true
+		}
+	}
+	return false
 }
 
 // revokeEvidence removes one evidence source (policy, assignment, binding).

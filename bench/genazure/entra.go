@@ -38,8 +38,8 @@ type userCore struct {
 
 // itStaff slots are long-tenured IT staff: never replaced (they still
 // change), so the tenant-wide admins picked among them keep their object
-// ids. A replaced tenant-wide admin would move one CanAddMember edge per
-// group at once.
+// ids. (Until session 5 a replaced tenant-wide admin moved one
+// CanAddMember edge per group; policy/azure now links it to one set node.)
 const itStaff = 64
 
 func (o *Org) userState(i int) (gen, ver int) {

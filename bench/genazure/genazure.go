@@ -79,9 +79,9 @@ type Config struct {
 	// TenantAdmins counts tenant-wide holders of what manages every group
 	// (Global / Privileged Role / Groups / User Administrator, Graph
 	// Group/Directory/RoleManagement ReadWrite), besides the Tenant Admins
-	// and Break Glass groups. policy/azure gives each holder a CanAddMember
-	// edge to every group, so derived edges grow as TenantAdmins x Groups;
-	// ordinary assignments of these roles are scoped to administrative
+	// and Break Glass groups. policy/azure gives each holder one CanAddMember
+	// edge to a tenant-wide set node that has one edge per group (TenantAdmins
+	// + Groups edges; TenantAdmins x Groups before session 5); ordinary assignments of these roles are scoped to administrative
 	// units instead.
 	TenantAdmins int
 	// Domain is the verified domain of member UPNs (DefaultDomain).

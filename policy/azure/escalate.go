@@ -127,6 +127,7 @@ func (d *deriver) entra() error {
 		holders = append(holders, h)
 	}
 	dirRules, appRules := directoryRoleRules(), graphAppRoleRules()
+	var sets tenantSets
 	tenantReached := false
 	unscoped := 0
 	for _, h := range holders {
@@ -151,23 +152,17 @@ func (d *deriver) entra() error {
 			continue
 		}
 		if rules.allGroups[key] || rules.plainGroups[key] {
-			for _, g := range groups {
-				if !rules.allGroups[key] && g.Attrs["role_assignable"] == "true" {
-					continue
-				}
-				if err := d.escalation(h, graph.EdgeCanAddMember, g.ID, "can add members to every group"+groupScopeNote(rules.allGroups[key])); err != nil {
-					return err
-				}
+			set := sets.plainGroups(d)
+			if rules.allGroups[key] {
+				set = sets.allGroups(d)
+			}
+			if err := d.escalation(h, graph.EdgeCanAddMember, set, "can add members to every group"+groupScopeNote(rules.allGroups[key])); err != nil {
+				return err
 			}
 		}
 		if rules.allSPs[key] {
-			for _, sp := range sps {
-				if !secretable(sp) {
-					continue
-				}
-				if err := d.escalation(h, graph.EdgeCanAddSecret, sp.ID, "can add a credential to every application / service principal"); err != nil {
-					return err
-				}
+			if err := d.escalation(h, graph.EdgeCanAddSecret, sets.secretableSPs(d), "can add a credential to every application / service principal"); err != nil {
+				return err
 			}
 		}
 		if rules.tenant[key] {
@@ -180,11 +175,109 @@ func (d *deriver) entra() error {
 	if unscoped > 0 {
 		d.warn("%d directory role assignments are scoped to administrative units; their escalation edges are not modelled", unscoped)
 	}
+	if err := d.setEdges(sets, groups, sps); err != nil {
+		return err
+	}
 	if tenantReached {
 		return d.tenantEdges()
 	}
 	return nil
 }
+
+// tenantSets names the tenant-wide target sets that holders were linked to.
+// A tenant-wide role reaches every group (or service principal) through one
+// set node, so 26 Groups Administrators over 100k groups are 26 + 100k
+// edges instead of 2.6M (BloodHound links the role to every group for the
+// same reason). Paths gain one hop: holder -> set -> group.
+type tenantSets struct{ all, plain, sps string }
+
+func (t *tenantSets) allGroups(d *deriver) string {
+	t.all = d.tenantID() + "/groups"
+	return t.all
+}
+
+func (t *tenantSets) plainGroups(d *deriver) string {
+	t.plain = d.tenantID() + "/groups/not-role-assignable"
+	return t.plain
+}
+
+func (t *tenantSets) secretableSPs(d *deriver) string {
+	t.sps = d.tenantID() + "/service-principals"
+	return t.sps
+}
+
+// setEdges writes the set nodes holders were linked to and their edges to
+// every member: "every group" = the role-assignable groups plus the set of
+// the others.
+func (d *deriver) setEdges(t tenantSets, groups, sps []graph.Node) error {
+	if t.all != "" {
+		t.plainGroups(d)
+	}
+	add := func(id, name, typ string) error {
+		if err := d.g.AddNode(graph.Node{ID: id, Kind: graph.NodeScope, Name: name, Attrs: map[string]string{"type": typ, "tenant": d.tenant}}); err != nil {
+			return fmt.Errorf("add tenant set %s: %w", id, err)
+		}
+		return nil
+	}
+	member := func(kind graph.EdgeKind, set, to, detail string) error {
+		e := graph.Edge{From: set, Kind: kind, To: to, Evidence: []graph.Evidence{{Source: to, Detail: detail}}}
+		if err := d.g.AddEdge(e); err != nil {
+			return fmt.Errorf("add tenant set edge %s -> %s: %w", set, to, err)
+		}
+		return nil
+	}
+	if t.plain != "" {
+		if err := add(t.plain, "every group that is not role-assignable", setTypePlainGroups); err != nil {
+			return err
+		}
+	}
+	if t.all != "" {
+		if err := add(t.all, "every group", setTypeAllGroups); err != nil {
+			return err
+		}
+		if err := member(graph.EdgeCanAddMember, t.all, t.plain, "includes every group that is not role-assignable"); err != nil {
+			return err
+		}
+	}
+	for _, g := range groups {
+		if err := d.ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case g.Attrs["role_assignable"] != "true" && t.plain != "":
+			if err := member(graph.EdgeCanAddMember, t.plain, g.ID, "not role-assignable"); err != nil {
+				return err
+			}
+		case g.Attrs["role_assignable"] == "true" && t.all != "":
+			if err := member(graph.EdgeCanAddMember, t.all, g.ID, "role-assignable"); err != nil {
+				return err
+			}
+		}
+	}
+	if t.sps == "" {
+		return nil
+	}
+	if err := add(t.sps, "every service principal that accepts credentials", setTypeSPs); err != nil {
+		return err
+	}
+	for _, sp := range sps {
+		if !secretable(sp) {
+			continue
+		}
+		if err := member(graph.EdgeCanAddSecret, t.sps, sp.ID, "accepts credentials (not a managed identity)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Set node types (Attrs["type"]); queries and response treat edges out of
+// these nodes as structure, not as something to revoke.
+const (
+	setTypeAllGroups   = "tenant-groups"
+	setTypePlainGroups = "tenant-groups-not-role-assignable"
+	setTypeSPs         = "tenant-service-principals"
+)
 
 func groupScopeNote(all bool) string {
 	if all {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"permgraph/catalog"
 	"permgraph/graph"
@@ -531,11 +532,82 @@ func TestGoldenRoleEscalation(t *testing.T) {
 	if _, ok := b.g.Edges[graph.EdgeKey{From: walt, Kind: graph.EdgeCanImpersonate, To: miSP}]; !ok {
 		t.Error("walt (Contributor + Managed Identity Operator) should impersonate the UAMI")
 	}
-	if _, ok := b.g.Edges[graph.EdgeKey{From: uma, Kind: graph.EdgeCanAddSecret, To: miSP}]; ok {
+	spSet := "entra:tenant:" + tenantID + "/service-principals"
+	if _, ok := b.g.Edges[graph.EdgeKey{From: spSet, Kind: graph.EdgeCanAddSecret, To: miSP}]; ok {
 		t.Error("no secrets on managed identities")
+	}
+	if _, ok := b.g.Edges[graph.EdgeKey{From: uma, Kind: graph.EdgeCanAddSecret, To: spSet}]; !ok {
+		t.Error("uma (Application Administrator) should reach every secretable service principal through the set")
 	}
 	if _, ok := b.g.Edges[graph.EdgeKey{From: ciSP, Kind: graph.EdgeCanImpersonate, To: miSP}]; !ok || uami == "" {
 		t.Error("ci-pipeline (Contributor at prod-2) should impersonate the UAMI in prod-2")
 	}
 	golden(t, "role-escalation.json", res)
+}
+
+// TestTenantWideRolesLinkThroughSets: a tenant-wide group or application
+// administrator gets one edge to a set node, and the set one edge per
+// member, instead of one edge per (holder, group). Role-assignable groups
+// are only in "every group" (Global / Privileged Role Administrator).
+func TestTenantWideRolesLinkThroughSets(t *testing.T) {
+	b := newTenant(t)
+	root := b.mg(tenantID, "")
+	s1 := b.sub(sub1, "prod-1", root)
+	b.roleDef(roleContributor, "Contributor", "BuiltInRole", permContributor)
+	const groupsAdmin, pra = "fdd7a751-b60b-444a-984c-02652fe8fa1c", "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	var admins []string
+	for _, n := range []string{"ga1", "ga2", "ga3"} {
+		u := b.user(n, n)
+		b.directoryRole(u, groupsAdmin, "Groups Administrator", false)
+		admins = append(admins, u)
+	}
+	priv := b.user("pra", "pra")
+	b.directoryRole(priv, pra, "Privileged Role Administrator", false)
+	var plain []string
+	for _, n := range []string{"p1", "p2", "p3", "p4"} {
+		plain = append(plain, b.group(n, n))
+	}
+	ra := b.group("ra", "role-assignable deployers", "role_assignable", "true")
+	b.assign("ra-ra", ra, roleContributor, s1)
+	b.assign("ra-p1", plain[0], roleContributor, s1)
+	res := b.whoCan(queries.WhoCanOptions{})
+
+	all, plainSet := "entra:tenant:"+tenantID+"/groups", "entra:tenant:"+tenantID+"/groups/not-role-assignable"
+	want := map[graph.EdgeKey]bool{{From: all, Kind: graph.EdgeCanAddMember, To: plainSet}: true,
+		{From: all, Kind: graph.EdgeCanAddMember, To: ra}: true, {From: priv, Kind: graph.EdgeCanAddMember, To: all}: true}
+	for _, a := range admins {
+		want[graph.EdgeKey{From: a, Kind: graph.EdgeCanAddMember, To: plainSet}] = true
+	}
+	for _, g := range plain {
+		want[graph.EdgeKey{From: plainSet, Kind: graph.EdgeCanAddMember, To: g}] = true
+	}
+	got := map[graph.EdgeKey]bool{}
+	for k := range b.g.Edges {
+		if k.Kind == graph.EdgeCanAddMember {
+			got[k] = true
+		}
+	}
+	if diff := cmp.Diff(want, got, cmpopts.SortMaps(func(a, b graph.EdgeKey) bool { return graph.LessEdgeKey(a, b) })); diff != "" {
+		t.Errorf("CanAddMember edges (-want +got):\n%s", diff)
+	}
+	for _, id := range []string{all, plainSet} {
+		if n, ok := b.g.Nodes[id]; !ok || n.Kind != graph.NodeScope {
+			t.Errorf("set node %s = %+v, %v; want a scope node", id, n, ok)
+		}
+	}
+	// Groups Administrators reach deploy through p1 only, not through the
+	// role-assignable group; the PRA through both.
+	for _, r := range res.Principals {
+		switch r.Name {
+		case "ga1", "ga2", "ga3":
+			if r.Through != plain[0] || r.Hops != 3 {
+				t.Errorf("%s: through %s in %d hops, want %s in 3 (admin -> set -> group -> capability)", r.Name, r.Through, r.Hops, plain[0])
+			}
+		}
+	}
+	checkSummary(t, res, map[string]string{
+		"ga1": "escalation /subscriptions/" + sub1, "ga2": "escalation /subscriptions/" + sub1, "ga3": "escalation /subscriptions/" + sub1,
+		"pra": "escalation /subscriptions/" + sub1,
+		"p1":  "direct /subscriptions/" + sub1, "role-assignable deployers": "direct /subscriptions/" + sub1,
+	})
 }

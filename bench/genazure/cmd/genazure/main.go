@@ -43,7 +43,7 @@ func run(args []string, stderr io.Writer) error {
 	size("rgs", "resource groups per subscription")
 	size("role-assignments", "Azure role assignments (active)")
 	size("rbac-eligible", "PIM-eligible Azure role assignments")
-	size("tenant-admins", "tenant-wide holders of group-managing roles (each yields a CanAddMember edge per group)")
+	size("tenant-admins", "tenant-wide holders of group-managing roles (each linked to every group through one set node)")
 	domain := fs.String("domain", def.Domain, "verified domain of member UPNs (user<i>@domain)")
 	tenant := fs.String("tenant", "", "tenant id (default: derived from -seed)")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same bytes")
