@@ -132,6 +132,31 @@ func NewSourceGraph(source string) *SourceGraph {
 	return &SourceGraph{Source: source, Nodes: map[string]Node{}, Edges: map[EdgeKey]Edge{}}
 }
 
+// Reserve sizes the graph for about nodes nodes and edges edges, so a bulk
+// import does not grow its maps step by step: splitting and rehashing a
+// map of millions of entries as it grew was 9 of a 500k-user Entra
+// replay's 21 CPU-s (session 5, docs/performance.md). It is a hint; the
+// graph holds any number of entries either way.
+func (g *SourceGraph) Reserve(nodes, edges int) {
+	if nodes > len(g.Nodes) {
+		m := make(map[string]Node, nodes)
+		maps.Copy(m, g.Nodes)
+		g.Nodes = m
+	}
+	if edges > len(g.Edges) {
+		m := make(map[EdgeKey]Edge, edges)
+		maps.Copy(m, g.Edges)
+		g.Edges = m
+	}
+	// Every node brings a few distinct strings (id, name, e-mail,
+	// timestamps); edges mostly reuse them.
+	if in := g.Arena.state(); 3*nodes > len(in.m) {
+		m := make(map[string]string, 3*nodes)
+		maps.Copy(m, in.m)
+		in.m = m
+	}
+}
+
 // AddNode adds or merges n: later non-empty fields and attributes win, so a
 // node first seen as a reference (id and kind only) is completed later.
 func (g *SourceGraph) AddNode(n Node) error {
@@ -233,6 +258,7 @@ func LessEdgeKey(a, b EdgeKey) bool {
 type Collection struct {
 	sources map[string]*SourceGraph
 	order   []string
+	last    *SourceGraph // collectors add millions of items to one source in a row
 }
 
 // NewCollection returns an empty collection.
@@ -240,12 +266,16 @@ func NewCollection() *Collection { return &Collection{sources: map[string]*Sourc
 
 // Source returns (creating if needed) the graph of one source.
 func (c *Collection) Source(id string) *SourceGraph {
+	if c.last != nil && c.last.Source == id {
+		return c.last
+	}
 	g, ok := c.sources[id]
 	if !ok {
 		g = NewSourceGraph(id)
 		c.sources[id] = g
 		c.order = append(c.order, id)
 	}
+	c.last = g
 	return g
 }
 
@@ -257,6 +287,9 @@ func (c *Collection) Sources() []*SourceGraph {
 	}
 	return out
 }
+
+// Reserve sizes source's graph (SourceGraph.Reserve).
+func (c *Collection) Reserve(source string, nodes, edges int) { c.Source(source).Reserve(nodes, edges) }
 
 func (c *Collection) AddNode(source string, n Node) error { return c.Source(source).AddNode(n) }
 func (c *Collection) AddEdge(source string, e Edge) error { return c.Source(source).AddEdge(e) }

@@ -41,3 +41,28 @@ func TestAddEdgeMergeCopiesSharedAttrs(t *testing.T) {
 		t.Errorf("merged evidence: %d entries, want 3", n)
 	}
 }
+
+// TestReserveKeepsContent: Reserve before, between and after adds changes
+// nothing a graph says.
+func TestReserveKeepsContent(t *testing.T) {
+	want := genGraph("aws:111111111111", 50, 7)
+	got := NewSourceGraph(want.Source)
+	got.Reserve(10, 10)
+	i := 0
+	for _, n := range want.SortedNodes() {
+		if i++; i == len(want.Nodes)/2 {
+			got.Reserve(len(want.Nodes), len(want.Edges))
+		}
+		mustAddNode(t, got, n)
+	}
+	for _, e := range want.SortedEdges() {
+		mustAddEdge(t, got, e)
+	}
+	got.Reserve(1, 1) // smaller than what it holds: a no-op
+	checkGraphEquals(t, want, got)
+	c := NewCollection()
+	c.Reserve("aws:1", 100, 100)
+	if g := c.Source("aws:1"); len(g.Nodes) != 0 || len(c.Sources()) != 1 {
+		t.Errorf("Reserve made content: %+v", g)
+	}
+}

@@ -215,9 +215,14 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger) badger.Option
 	// Sized for a CLI, not a server: Badger's defaults preallocate a 2 GiB
 	// value log and 64 MiB memtables. Item values are small and stay in the
 	// LSM tree (below ValueThreshold), so the value log holds almost nothing.
+	// Base level 256 MiB instead of 10: a first snapshot of a 500k-user
+	// Entra tenant (3.8M items, 290 MB of tables) otherwise went L0 -> L1
+	// -> L2 -> L3, rewriting every byte three times; the Badger part of
+	// that write went 34 -> 26 s (session 5, docs/performance.md).
 	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{logger}).
 		WithReadOnly(readOnly).
+		WithBaseLevelSize(256 << 20).
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(3).
 		WithValueLogFileSize(64 << 20).

@@ -964,3 +964,39 @@ func TestKindNumbersAreStable(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSnapshotsAndRelease: the releasing write stores exactly what
+// WriteSnapshots stores (manifests, snapshots, latest view) and leaves the
+// graphs without their maps.
+func TestWriteSnapshotsAndRelease(t *testing.T) {
+	plain := openTest(t, filepath.Join(t.TempDir(), "plain"))
+	rel := openTest(t, filepath.Join(t.TempDir(), "release"))
+	g1, g2 := smallGraphs(t)
+	for i, g := range []*SourceGraph{g1, g2} {
+		want, err := plain.WriteSnapshots(t.Context(), []*SourceGraph{cloneGraph(g)}, day(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cloneGraph(g)
+		got, err := rel.WriteSnapshotsAndRelease(t.Context(), []*SourceGraph{c}, day(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got, cmpopts.IgnoreFields(Manifest{}, "Written")); d != "" {
+			t.Errorf("snapshot %d manifests (-plain +release):\n%s", i+1, d)
+		}
+		if c.Nodes != nil || c.Edges != nil || c.Source != g.Source {
+			t.Errorf("snapshot %d: graph after release has %d nodes, %d edges, source %q", i+1, len(c.Nodes), len(c.Edges), c.Source)
+		}
+		read, err := rel.ReadSnapshot(t.Context(), got[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGraphEquals(t, g, read)
+		v, err := rel.View(t.Context(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkViewEquals(t, v, g)
+	}
+}

@@ -224,6 +224,12 @@ type partialRunRecorder interface {
 	RecordPartialRun(ctx context.Context, source string, at time.Time, reasons []string, run *graph.CollectionRun) (graph.Manifest, error)
 }
 
+// releasingWriter is the optional side of a Store that drops each graph's
+// maps once encoded (graph.Store.WriteSnapshotsAndRelease).
+type releasingWriter interface {
+	WriteSnapshotsAndRelease(ctx context.Context, gs []*graph.SourceGraph, at time.Time) ([]graph.Manifest, error)
+}
+
 // contextReader is the optional read side of a Store.
 type contextReader interface {
 	LatestAt(ctx context.Context, at time.Time) ([]graph.Manifest, error)
@@ -257,8 +263,11 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 	if len(run.Identities) > 0 {
 		log.Debug("collection identities", "identities", run.Identities)
 	}
+	log.Debug("collected", "sources", len(sources), "duration", run.End.Sub(run.Start).Round(time.Millisecond), "err", collectErr)
 	if collectErr == nil {
+		t0 := time.Now()
 		collectErr = deriveWithContext(ctx, open, sources, at)
+		log.Debug("derived", "duration", time.Since(t0).Round(time.Millisecond), "err", collectErr)
 	}
 	// A cancelled ctx must not stop us recording why the run failed.
 	wctx := ctx
@@ -296,10 +305,16 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 		}
 		return recorded, fmt.Errorf("collect: %w", collectErr)
 	}
-	out, err := st.WriteSnapshots(ctx, sources, at)
+	t0 := time.Now()
+	write := st.WriteSnapshots
+	if rw, ok := st.(releasingWriter); ok {
+		write = rw.WriteSnapshotsAndRelease // nothing below reads the graphs
+	}
+	out, err := write(ctx, sources, at)
 	if err != nil {
 		return out, fmt.Errorf("write snapshots: %w", err)
 	}
+	log.Debug("written", "duration", time.Since(t0).Round(time.Millisecond))
 	for _, m := range out {
 		log.Info("snapshot written", "id", m.ID, "nodes", m.Nodes, "edges", m.Edges, "added", m.Added, "removed", m.Removed, "changed", m.Changed, "warnings", len(m.Warnings))
 	}

@@ -372,6 +372,10 @@ func (r *sharedRef) WriteSnapshots(ctx context.Context, gs []*graph.SourceGraph,
 	return r.s.WriteSnapshots(ctx, gs, at)
 }
 
+func (r *sharedRef) WriteSnapshotsAndRelease(ctx context.Context, gs []*graph.SourceGraph, at time.Time) ([]graph.Manifest, error) {
+	return r.s.WriteSnapshotsAndRelease(ctx, gs, at)
+}
+
 func (r *sharedRef) RecordPartial(ctx context.Context, source string, at time.Time, reasons []string) (graph.Manifest, error) {
 	return r.s.RecordPartial(ctx, source, at, reasons)
 }

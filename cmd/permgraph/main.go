@@ -3,9 +3,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"permgraph/cli"
@@ -27,8 +29,39 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	// PERMGRAPH_CPUPROFILE=FILE profiles any command (docs/performance.md
+	// explains how the numbers there were taken).
+	stopProfile, err := startCPUProfile(os.Getenv("PERMGRAPH_CPUPROFILE"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "permgraph: %v\n", err)
+		os.Exit(cli.ExitError)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if err := stopProfile(); err != nil {
+		fmt.Fprintf(os.Stderr, "permgraph: %v\n", err)
+	}
 	os.Exit(code)
+}
+
+func startCPUProfile(path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -92,6 +92,13 @@ func (r *recordingSink) AddNode(source string, n graph.Node) error {
 	return r.Sink.AddNode(source, n)
 }
 
+// Reserve passes a collector's size hint on (graph.Collection.Reserve).
+func (r *recordingSink) Reserve(source string, nodes, edges int) {
+	if rs, ok := r.Sink.(interface{ Reserve(string, int, int) }); ok {
+		rs.Reserve(source, nodes, edges)
+	}
+}
+
 func (g *google) Collect(ctx context.Context, sink graph.Sink) error {
 	g.ids = nil
 	rec := &recordingSink{Sink: sink}

@@ -81,11 +81,7 @@ func (pd *pageDecoder) apply(b *builder, k pageKind, owner string) error {
 			}
 		}
 	case pageGroupMembers:
-		for _, o := range pd.objs {
-			if err := b.addMember(owner, o); err != nil {
-				return err
-			}
-		}
+		return b.addMembers(owner, pd.objs)
 	case pageGroupOwners, pageSPOwners, pageAppOwners:
 		coll := "groups"
 		switch k {

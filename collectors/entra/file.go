@@ -79,6 +79,14 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 		return err
 	}
 	b := newBuilder(sink, f.o.sourceID(tenant))
+	if r, ok := sink.(reserver); ok {
+		nodes, edges, err := survey(ctx, file)
+		if err != nil {
+			return fmt.Errorf("entra: %w", err)
+		}
+		// Derivation adds edges too (Can, escalation, tenant sets).
+		r.Reserve(b.source, nodes+nodes/8, edges+edges/8)
+	}
 	if err := b.tenant(tenant, name); err != nil {
 		return err
 	}

@@ -203,3 +203,32 @@ func FuzzEntraPage(f *testing.F) {
 		}
 	})
 }
+
+// TestSurveyCountsRecords: the size hint counts the ids of directory
+// objects (nodes) and of member / owner lists (edges) in a capture, and
+// replay reserves that much in a sink that can.
+func TestSurveyCountsRecords(t *testing.T) {
+	dir := t.TempDir()
+	lines := []string{
+		`{"url":"https://graph.microsoft.com/v1.0/organization","status":200,"body":{"value":[{"id":"t1","displayName":"T"}]}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/users?$select=id","status":200,"body":{"value":[{"id":"u1"},{"id":"u2"},{"id":"u3"}]}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/groups","status":200,"body":{"value":[{"id":"g1"}]}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/groups/g1/members","status":200,"body":{"value":[{"@odata.type":"#microsoft.graph.user","id":"u1"},{"@odata.type":"#microsoft.graph.user","id":"u2"}]}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/groups/g1/owners","status":429,"body":{"error":{"code":"TooManyRequests"}}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/groups/g1/owners","status":200,"body":{"value":[{"@odata.type":"#microsoft.graph.user","id":"u3"}]}}`,
+	}
+	file := filepath.Join(dir, CaptureFile)
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nodes, edges, err := survey(t.Context(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nodes != 4 || edges != 3 {
+		t.Errorf("survey = %d nodes, %d edges; want 4, 3", nodes, edges)
+	}
+	if _, _, err := survey(t.Context(), filepath.Join(dir, "missing.jsonl")); err == nil {
+		t.Error("survey of a missing file: no error")
+	}
+}

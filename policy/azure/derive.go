@@ -148,7 +148,7 @@ type deriver struct {
 func newDeriver(ctx context.Context, g *graph.SourceGraph, tenant string, recipes []catalog.DeployRecipe, others []*graph.SourceGraph) *deriver {
 	d := &deriver{eligible: map[string]string{"eligible": "true"}, ctx: ctx, g: g, graphs: append([]*graph.SourceGraph{g}, others...), tenant: tenant, recipes: recipes,
 		sc: newScopeTree(), roles: map[string]*role{}, assignments: map[string][]*assignment{}, denyMemo: map[string][]*deny{},
-		mem: newMembership(), capAdded: map[string]bool{}, deployers: map[string]bool{}, idGrants: map[string]map[string][]grantRef{},
+		mem: newMembership(len(g.Nodes)), capAdded: map[string]bool{}, deployers: map[string]bool{}, idGrants: map[string]map[string][]grantRef{},
 		assign: actionKey{name: roleAssignmentsWrite}}
 	seen := map[actionKey]bool{}
 	for _, r := range recipes {
