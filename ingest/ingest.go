@@ -160,7 +160,8 @@ func withPrefix(gs []*graph.SourceGraph, prefixes ...string) []*graph.SourceGrap
 
 // deriveWithContext opens the store briefly to read the context snapshots
 // the collected sources need, then derives them.
-func deriveWithContext(ctx context.Context, open Opener, sources []*graph.SourceGraph, at time.Time) error {
+func deriveWithContext(ctx context.Context, log *slog.Logger, open Opener, sources []*graph.SourceGraph, at time.Time) error {
+	t0 := time.Now()
 	st, err := open(ctx)
 	if err != nil {
 		return err
@@ -172,6 +173,7 @@ func deriveWithContext(ctx context.Context, open Opener, sources []*graph.Source
 	if err != nil {
 		return err
 	}
+	log.Debug("context snapshots loaded", "snapshots", len(stored), "duration", time.Since(t0).Round(time.Millisecond))
 	return DeriveAll(ctx, sources, stored)
 }
 
@@ -266,7 +268,7 @@ func Run(ctx context.Context, c Collector, open Opener, o Options) ([]graph.Mani
 	log.Debug("collected", "sources", len(sources), "duration", run.End.Sub(run.Start).Round(time.Millisecond), "err", collectErr)
 	if collectErr == nil {
 		t0 := time.Now()
-		collectErr = deriveWithContext(ctx, open, sources, at)
+		collectErr = deriveWithContext(ctx, log, open, sources, at)
 		log.Debug("derived", "duration", time.Since(t0).Round(time.Millisecond), "err", collectErr)
 	}
 	// A cancelled ctx must not stop us recording why the run failed.

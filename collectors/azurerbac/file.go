@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -63,7 +64,7 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 	succeeded := map[string]bool{}
 	tenant := f.o.Tenant
 	for _, file := range captures {
-		err := eachPage(ctx, file, func(p rawcapture.Page) error {
+		_, err := eachPage(ctx, file, func(p rawcapture.Page) error {
 			op, _, ok := describePath(p.Path())
 			if !ok || p.Status < 200 || p.Status > 299 {
 				return nil
@@ -94,7 +95,7 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 
 	for _, file := range captures {
 		pages, skipped := 0, 0
-		err := eachPage(ctx, file, func(p rawcapture.Page) error {
+		unread, err := eachPage(ctx, file, func(p rawcapture.Page) error {
 			handled, err := replayPage(em, succeeded, p)
 			if handled {
 				pages++
@@ -106,6 +107,7 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 		if err != nil {
 			return err
 		}
+		skipped += unread
 		log.Debug("azurerbac: replayed capture", "file", file, "arm_pages", pages, "other_pages", skipped)
 	}
 	for _, file := range exports {
@@ -132,10 +134,32 @@ func (f *File) Collect(ctx context.Context, sink graph.Sink) error {
 // user tenant's graph.jsonl is ~500 MB) is read twice here only to be
 // skipped, and encoding/json took 11 CPU-s for it (session 5). The page's
 // Body is valid only during fn, which decodes it there.
-func eachPage(ctx context.Context, file string, fn func(rawcapture.Page) error) error {
-	return rawscan.Each(ctx, file, func(p *rawscan.Page) error {
+//
+// Pages of other APIs are skipped unread (rawscan.EachMatching): the Entra
+// replay checks its own capture.
+func eachPage(ctx context.Context, file string, fn func(rawcapture.Page) error) (skipped int, err error) {
+	skip := func(raw string) bool {
+		if notARM(raw) {
+			skipped++
+			return true
+		}
+		return false
+	}
+	err = rawscan.EachMatching(ctx, file, skip, func(p *rawscan.Page) error {
 		return fn(rawcapture.Page{URL: p.URL, Status: p.Status, Body: p.Body, File: p.File, Line: p.Line})
 	})
+	return skipped, err
+}
+
+// notARM reports whether a captured URL is of an API this collector does
+// not replay (replayPage would skip the page).
+func notARM(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false // let the reader report it
+	}
+	_, _, ok := describePath(u.Path)
+	return !ok
 }
 
 // replayPage maps one captured page. handled is false for pages of other

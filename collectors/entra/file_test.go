@@ -148,6 +148,14 @@ func TestFileErrors(t *testing.T) {
 		{name: "fatal status", lines: []string{org, `{"url":"https://graph.microsoft.com/v1.0/groups","status":401,"body":{"error":{"code":"InvalidAuthenticationToken"}}}`},
 			want: "HTTP 401 (InvalidAuthenticationToken)"},
 		{name: "tenant mismatch", lines: []string{org}, tenant: "T2", want: "is of tenant t1, not T2"},
+		// The pipelined replay reads ahead; the first error in file order
+		// still wins, whether the builder or the reader finds it.
+		{name: "builder error before a broken line", lines: []string{org, users,
+			`{"url":"https://graph.microsoft.com/v1.0/groups","status":401,"body":{"error":{"code":"InvalidAuthenticationToken"}}}`,
+			users, `{"url":"https://graph.microsoft.com/v1.0/users","status":200,"body":{"value":[BROKEN`},
+			want: "graph.jsonl:3 (/v1.0/groups): the live run got HTTP 401"},
+		{name: "broken line after good pages", lines: []string{org, users, users, `{"url":"https://graph.microsoft.com/v1.0/users","status":`},
+			want: "graph.jsonl:4: not a page record"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

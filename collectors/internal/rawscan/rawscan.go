@@ -56,6 +56,35 @@ func (p *Page) Where() string {
 // Each streams every page of one capture file to fn, in file order, with
 // rawcapture.Each's checks and error messages.
 func Each(ctx context.Context, file string, fn func(*Page) error) error {
+	return each(ctx, file, nil, fn)
+}
+
+// EachMatching is Each for a reader that wants only some pages. A line in
+// the recorder's shape ({"url":"<url without escapes>",...) whose URL skip
+// reports true is passed over without being validated or decoded: another
+// collector's pages in a shared directory (an ARM replay beside a 500 MB
+// Graph capture) are that collector's to check. Every other line is read
+// and checked as Each reads it.
+func EachMatching(ctx context.Context, file string, skip func(url string) bool, fn func(*Page) error) error {
+	return each(ctx, file, skip, fn)
+}
+
+// leadingURL returns the url of a line that starts the way the recorder
+// writes one, when it holds no escape.
+func leadingURL(b []byte) (string, bool) {
+	const head = `{"url":"`
+	if !bytes.HasPrefix(b, []byte(head)) {
+		return "", false
+	}
+	rest := b[len(head):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
+
+func each(ctx context.Context, file string, skip func(string) bool, fn func(*Page) error) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("open raw capture: %w", err)
@@ -82,6 +111,11 @@ func Each(ctx context.Context, file string, fn func(*Page) error) error {
 		b := bytes.TrimSpace(tok)
 		if len(b) == 0 {
 			continue
+		}
+		if skip != nil {
+			if u, ok := leadingURL(b); ok && skip(u) {
+				continue
+			}
 		}
 		p = Page{File: file, Line: line, LineOff: start + int64(cap(tok)-cap(b)), LineLen: len(b)}
 		if err := p.decode(b); err != nil {

@@ -184,6 +184,34 @@ func TestEachErrors(t *testing.T) {
 	}
 }
 
+// TestEachMatchingSkipsUnread: lines whose URL the caller skips are not
+// checked (even broken ones); every other line is read and checked as
+// Each does, including lines whose URL cannot be seen without decoding.
+func TestEachMatchingSkipsUnread(t *testing.T) {
+	ctx := context.Background()
+	skipGraph := func(u string) bool { return strings.Contains(u, "graph.microsoft.com") }
+	file := writeLines(t,
+		`{"url":"https://management.azure.com/subscriptions","status":200,"body":{"value":[]}}`,
+		`{"url":"https://graph.microsoft.com/v1.0/users","status":200,"body":{"value":[BROKEN`,
+		`{"status":200,"url":"https://graph.microsoft.com/v1.0/groups","body":{}}`,
+		`{"url":"https://graph\u002emicrosoft.com/v1.0/users","status":200,"body":{}}`,
+	)
+	var got []int
+	err := EachMatching(ctx, file, skipGraph, func(p *Page) error { got = append(got, p.Line); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Line 2 is skipped unread; lines 3 and 4 are not in the leading-url
+	// shape without escapes, so they are read.
+	if want := []int{1, 3, 4}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines read = %v, want %v", got, want)
+	}
+	broken := writeLines(t, `{"url":"https://management.azure.com/subscriptions","status":200,"body":{"value":[BROKEN`)
+	if err := EachMatching(ctx, broken, skipGraph, func(*Page) error { return nil }); err == nil {
+		t.Error("a broken line that is not skipped: no error")
+	}
+}
+
 func BenchmarkValid(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString(`{"kind":"admin#directory#members","members":[`)
