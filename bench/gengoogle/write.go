@@ -92,9 +92,14 @@ func (c Counts) Nodes() int {
 func (c Counts) Edges() int { return c.Memberships + c.RoleAssignments + c.Folders + c.Projects }
 
 // DerivedNodes is Nodes plus what policy/gcp adds: one deploy capability
-// per project, one node per predefined role bound and per external member.
+// per project, one node per predefined role bound and per external member,
+// and the customer's "every group" set that its super admins reach.
 func (c Counts) DerivedNodes() int {
-	return c.Nodes() + c.Projects + c.PredefinedRoles + c.ExternalPrincipals
+	n := c.Nodes() + c.Projects + c.PredefinedRoles + c.ExternalPrincipals
+	if c.Users > 0 && c.Groups > 0 { // the first users are super admins
+		n++
+	}
+	return n
 }
 
 // Bytes is the total size written.

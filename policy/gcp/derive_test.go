@@ -145,12 +145,25 @@ func TestWorkspaceAdmins(t *testing.T) {
 	f.must(f.g.AddNode(graph.Node{ID: "gws:role:7", Kind: graph.NodeRoleDefinition, Name: "Groups Editor", Attrs: map[string]string{"privileges": `["x/GROUPS_UPDATE"]`}}))
 	f.must(f.g.AddEdge(graph.Edge{From: ou, Kind: graph.EdgeHasRole, To: "gws:role:7", Attrs: map[string]string{"scope": "ORG_UNIT", "org_unit": "/eng"}}))
 	f.derive()
+	// Administrators reach every group through the customer's set node.
+	set := "gws:customer:" + strings.TrimPrefix(f.g.Source, "google:") + "/groups"
+	if n, ok := f.g.Nodes[set]; !ok || n.Kind != graph.NodeScope {
+		t.Fatalf("set node %s = %+v, %v; want a scope node", set, n, ok)
+	}
+	if e, ok := f.edge(sup, graph.EdgeCanAddMember, set); !ok || e.Conditional {
+		t.Errorf("super admin -> %s = %+v, %v", set, e, ok)
+	}
+	if e, ok := f.edge(ou, graph.EdgeCanAddMember, set); !ok || !e.Conditional {
+		t.Errorf("OU-scoped groups admin -> %s = %+v, %v; want conditional", set, e, ok)
+	}
 	for _, g := range []string{g1, g2} {
-		if e, ok := f.edge(sup, graph.EdgeCanAddMember, g); !ok || e.Conditional {
-			t.Errorf("super admin -> %s = %+v, %v", g, e, ok)
+		if e, ok := f.edge(set, graph.EdgeCanAddMember, g); !ok || e.Conditional {
+			t.Errorf("%s -> %s = %+v, %v", set, g, e, ok)
 		}
-		if e, ok := f.edge(ou, graph.EdgeCanAddMember, g); !ok || !e.Conditional {
-			t.Errorf("OU-scoped groups admin -> %s = %+v, %v; want conditional", g, e, ok)
+		for _, a := range []string{sup, ou} {
+			if _, ok := f.edge(a, graph.EdgeCanAddMember, g); ok {
+				t.Errorf("%s -> %s: admins reach groups through the set, not one edge each", a, g)
+			}
 		}
 	}
 	if _, ok := f.edge(mgr, graph.EdgeCanAddMember, g1); !ok {

@@ -205,17 +205,32 @@ func (d *deriver) workspaceEscalation() error {
 		}
 		admins = append(admins, a)
 	}
-	for i, a := range admins {
-		if i%64 == 0 {
+	if len(admins) == 0 || len(groups) == 0 {
+		return nil
+	}
+	// Administrators reach every group through one set node, as
+	// policy/azure's tenant-wide roles do (docs/model-azure-gcp.md): admins
+	// + groups edges instead of admins x groups.
+	set := "gws:customer:" + strings.TrimPrefix(d.g.Source, "google:") + "/groups"
+	if err := d.g.AddNode(graph.Node{ID: set, Kind: graph.NodeScope, Name: "every group of the Workspace customer",
+		Attrs: map[string]string{"type": "customer-groups"}}); err != nil {
+		return fmt.Errorf("derive %s: add %s: %w", d.g.Source, set, err)
+	}
+	for _, a := range admins {
+		if err := d.g.AddEdge(graph.Edge{From: a.id, Kind: graph.EdgeCanAddMember, To: set, Evidence: []graph.Evidence{a.ev},
+			Conditional: a.conditional, Condition: a.condition}); err != nil {
+			return fmt.Errorf("derive %s: CanAddMember %s -> %s: %w", d.g.Source, a.id, set, err)
+		}
+	}
+	for i, gid := range groups {
+		if i%4096 == 0 {
 			if err := d.ctx.Err(); err != nil {
 				return fmt.Errorf("derive %s: %w", d.g.Source, err)
 			}
 		}
-		for _, gid := range groups {
-			if err := d.g.AddEdge(graph.Edge{From: a.id, Kind: graph.EdgeCanAddMember, To: gid, Evidence: []graph.Evidence{a.ev},
-				Conditional: a.conditional, Condition: a.condition}); err != nil {
-				return fmt.Errorf("derive %s: CanAddMember %s -> %s: %w", d.g.Source, a.id, gid, err)
-			}
+		if err := d.g.AddEdge(graph.Edge{From: set, Kind: graph.EdgeCanAddMember, To: gid,
+			Evidence: []graph.Evidence{{Source: gid, Detail: "a group of the customer"}}}); err != nil {
+			return fmt.Errorf("derive %s: CanAddMember %s -> %s: %w", d.g.Source, set, gid, err)
 		}
 	}
 	return nil
