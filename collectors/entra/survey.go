@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+
+	"permgraph/collectors/internal/rawscan"
 )
 
 // reserver is a sink that can size a source's graph up front
@@ -29,33 +31,28 @@ func survey(ctx context.Context, file string) (nodes, edges int, err error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
-	urlKey, idKey := []byte(`"url":"`), []byte(`"id":`)
+	idKey := []byte(`"id":`)
 	for n := 0; sc.Scan(); n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, 0, err
 			}
 		}
-		line := sc.Bytes()
-		i := bytes.Index(line, urlKey)
-		if i < 0 {
+		line := bytes.TrimSpace(sc.Bytes())
+		raw, ok := rawscan.LeadingURL(line) // lines of another shape are not counted
+		if !ok {
 			continue
 		}
-		rest := line[i+len(urlKey):]
-		j := bytes.IndexByte(rest, '"')
-		if j < 0 {
-			continue
-		}
-		u, err := url.Parse(string(rest[:j]))
+		u, err := url.Parse(raw)
 		if err != nil {
 			continue
 		}
 		k, _ := classify(u.Path)
 		switch k {
 		case pageUsers, pageGroups, pageServicePrincipals, pageApplications:
-			nodes += bytes.Count(rest[j:], idKey)
+			nodes += bytes.Count(line, idKey)
 		case pageGroupMembers, pageGroupOwners, pageSPOwners, pageAppOwners:
-			edges += bytes.Count(rest[j:], idKey)
+			edges += bytes.Count(line, idKey)
 		}
 	}
 	if err := sc.Err(); err != nil {

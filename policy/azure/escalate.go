@@ -127,7 +127,7 @@ func (d *deriver) entra() error {
 		holders = append(holders, h)
 	}
 	dirRules, appRules := directoryRoleRules(), graphAppRoleRules()
-	var sets tenantSets
+	used := map[string]bool{} // tenant-wide set nodes holders were linked to
 	tenantReached := false
 	unscoped := 0
 	for _, h := range holders {
@@ -152,16 +152,18 @@ func (d *deriver) entra() error {
 			continue
 		}
 		if rules.allGroups[key] || rules.plainGroups[key] {
-			set := sets.plainGroups(d)
+			set := d.tenantID() + setPlainGroups
 			if rules.allGroups[key] {
-				set = sets.allGroups(d)
+				set = d.tenantID() + setAllGroups
 			}
+			used[set] = true
 			if err := d.escalation(h, graph.EdgeCanAddMember, set, "can add members to every group"+groupScopeNote(rules.allGroups[key])); err != nil {
 				return err
 			}
 		}
 		if rules.allSPs[key] {
-			if err := d.escalation(h, graph.EdgeCanAddSecret, sets.secretableSPs(d), "can add a credential to every application / service principal"); err != nil {
+			used[d.tenantID()+setSPs] = true
+			if err := d.escalation(h, graph.EdgeCanAddSecret, d.tenantID()+setSPs, "can add a credential to every application / service principal"); err != nil {
 				return err
 			}
 		}
@@ -175,7 +177,7 @@ func (d *deriver) entra() error {
 	if unscoped > 0 {
 		d.warn("%d directory role assignments are scoped to administrative units; their escalation edges are not modelled", unscoped)
 	}
-	if err := d.setEdges(sets, groups, sps); err != nil {
+	if err := d.setEdges(used, groups, sps); err != nil {
 		return err
 	}
 	if tenantReached {
@@ -184,34 +186,30 @@ func (d *deriver) entra() error {
 	return nil
 }
 
-// tenantSets names the tenant-wide target sets that holders were linked to.
-// A tenant-wide role reaches every group (or service principal) through one
-// set node, so 26 Groups Administrators over 100k groups are 26 + 100k
+// Tenant-wide set nodes (ids: the tenant node's id plus these suffixes).
+// A tenant-wide role reaches every group (or service principal) through
+// one set node, so 26 Groups Administrators over 100k groups are 26 + 100k
 // edges instead of 2.6M (BloodHound links the role to every group for the
 // same reason). Paths gain one hop: holder -> set -> group.
-type tenantSets struct{ all, plain, sps string }
-
-func (t *tenantSets) allGroups(d *deriver) string {
-	t.all = d.tenantID() + "/groups"
-	return t.all
-}
-
-func (t *tenantSets) plainGroups(d *deriver) string {
-	t.plain = d.tenantID() + "/groups/not-role-assignable"
-	return t.plain
-}
-
-func (t *tenantSets) secretableSPs(d *deriver) string {
-	t.sps = d.tenantID() + "/service-principals"
-	return t.sps
-}
+const (
+	setAllGroups   = "/groups"
+	setPlainGroups = "/groups/not-role-assignable"
+	setSPs         = "/service-principals"
+)
 
 // setEdges writes the set nodes holders were linked to and their edges to
 // every member: "every group" = the role-assignable groups plus the set of
 // the others.
-func (d *deriver) setEdges(t tenantSets, groups, sps []graph.Node) error {
-	if t.all != "" {
-		t.plainGroups(d)
+func (d *deriver) setEdges(used map[string]bool, groups, sps []graph.Node) error {
+	all, plain, spSet := d.tenantID()+setAllGroups, d.tenantID()+setPlainGroups, d.tenantID()+setSPs
+	if !used[all] {
+		all = ""
+	}
+	if !used[plain] && all == "" {
+		plain = "" // "every group" includes the plain set, so it exists with it
+	}
+	if !used[spSet] {
+		spSet = ""
 	}
 	add := func(id, name, typ string) error {
 		if err := d.g.AddNode(graph.Node{ID: id, Kind: graph.NodeScope, Name: name, Attrs: map[string]string{"type": typ, "tenant": d.tenant}}); err != nil {
@@ -226,16 +224,16 @@ func (d *deriver) setEdges(t tenantSets, groups, sps []graph.Node) error {
 		}
 		return nil
 	}
-	if t.plain != "" {
-		if err := add(t.plain, "every group that is not role-assignable", setTypePlainGroups); err != nil {
+	if plain != "" {
+		if err := add(plain, "every group that is not role-assignable", setTypePlainGroups); err != nil {
 			return err
 		}
 	}
-	if t.all != "" {
-		if err := add(t.all, "every group", setTypeAllGroups); err != nil {
+	if all != "" {
+		if err := add(all, "every group", setTypeAllGroups); err != nil {
 			return err
 		}
-		if err := member(graph.EdgeCanAddMember, t.all, t.plain, "includes every group that is not role-assignable"); err != nil {
+		if err := member(graph.EdgeCanAddMember, all, plain, "includes every group that is not role-assignable"); err != nil {
 			return err
 		}
 	}
@@ -244,27 +242,27 @@ func (d *deriver) setEdges(t tenantSets, groups, sps []graph.Node) error {
 			return err
 		}
 		switch {
-		case g.Attrs["role_assignable"] != "true" && t.plain != "":
-			if err := member(graph.EdgeCanAddMember, t.plain, g.ID, "not role-assignable"); err != nil {
+		case g.Attrs["role_assignable"] != "true" && plain != "":
+			if err := member(graph.EdgeCanAddMember, plain, g.ID, "not role-assignable"); err != nil {
 				return err
 			}
-		case g.Attrs["role_assignable"] == "true" && t.all != "":
-			if err := member(graph.EdgeCanAddMember, t.all, g.ID, "role-assignable"); err != nil {
+		case g.Attrs["role_assignable"] == "true" && all != "":
+			if err := member(graph.EdgeCanAddMember, all, g.ID, "role-assignable"); err != nil {
 				return err
 			}
 		}
 	}
-	if t.sps == "" {
+	if spSet == "" {
 		return nil
 	}
-	if err := add(t.sps, "every service principal that accepts credentials", setTypeSPs); err != nil {
+	if err := add(spSet, "every service principal that accepts credentials", setTypeSPs); err != nil {
 		return err
 	}
 	for _, sp := range sps {
 		if !secretable(sp) {
 			continue
 		}
-		if err := member(graph.EdgeCanAddSecret, t.sps, sp.ID, "accepts credentials (not a managed identity)"); err != nil {
+		if err := member(graph.EdgeCanAddSecret, spSet, sp.ID, "accepts credentials (not a managed identity)"); err != nil {
 			return err
 		}
 	}

@@ -69,9 +69,10 @@ func EachMatching(ctx context.Context, file string, skip func(url string) bool, 
 	return each(ctx, file, skip, fn)
 }
 
-// leadingURL returns the url of a line that starts the way the recorder
-// writes one, when it holds no escape.
-func leadingURL(b []byte) (string, bool) {
+// LeadingURL returns the url of a line that starts the way the recorder
+// writes one ({"url":"...), when it holds no escape, without reading the
+// rest of the line.
+func LeadingURL(b []byte) (string, bool) {
 	const head = `{"url":"`
 	if !bytes.HasPrefix(b, []byte(head)) {
 		return "", false
@@ -113,7 +114,7 @@ func each(ctx context.Context, file string, skip func(string) bool, fn func(*Pag
 			continue
 		}
 		if skip != nil {
-			if u, ok := leadingURL(b); ok && skip(u) {
+			if u, ok := LeadingURL(b); ok && skip(u) {
 				continue
 			}
 		}
